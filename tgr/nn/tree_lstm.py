@@ -1,0 +1,316 @@
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import Linear, MessagePassing
+
+from ..schedule import (LevelSchedule, check_single_parent, layer_schedule,
+                        propagate_levels)
+from ..utils import scatter
+
+
+def _child_sum_step(xw: Tensor, src_state: Tensor, dst_local: Tensor,
+                    edge_in: Optional[Tensor], aux: Tuple[Tensor, ...],
+                    params: List[Tensor]) -> Tensor:
+    # One level of the Child-Sum Tree-LSTM. xw = [W_i x; W_o x; W_u x; W_f x]
+    # + b for the level's nodes, src_state = [h_k, c_k] of every child k.
+    w_iou, w_f = params
+    d, n = w_f.size(0), xw.size(0)
+    h_k, c_k = src_state[:, :d], src_state[:, d:]
+    h_sum = scatter(h_k, dst_local, n)
+    iou = torch.addmm(xw[:, :3 * d], h_sum, w_iou.t())
+    f = torch.sigmoid(
+        torch.addmm(xw[:, 3 * d:].index_select(0, dst_local), h_k, w_f.t()))
+    fc = scatter(f * c_k, dst_local, n)
+    io = torch.sigmoid(iou[:, :2 * d])
+    c = torch.addcmul(fc, io[:, :d], torch.tanh(iou[:, 2 * d:]))
+    h = io[:, d:] * torch.tanh(c)
+    return torch.cat([h, c], dim=1)
+
+
+def _nary_step(xw: Tensor, src_state: Tensor, dst_local: Tensor,
+               edge_in: Optional[Tensor], aux: Tuple[Tensor, ...],
+               params: List[Tensor]) -> Tensor:
+    # One level of the N-ary Tree-LSTM. Children are placed in N slots per
+    # parent (missing slots stay zero), then every gate reads all slots.
+    w_iou, w_f = params
+    (pos, ) = aux
+    n, d = xw.size(0), w_iou.size(0) // 3
+    num_children = w_f.size(0) // d
+    slots = src_state.new_zeros(n * num_children, 2 * d)
+    slots = slots.index_copy(0, dst_local * num_children + pos, src_state)
+    slots = slots.view(n, num_children, 2 * d)
+    h_cat = slots[..., :d].reshape(n, num_children * d)
+    c_cat = slots[..., d:]
+    iou = torch.addmm(xw[:, :3 * d], h_cat, w_iou.t())
+    f = torch.sigmoid(xw[:, 3 * d:].unsqueeze(1) +
+                      (h_cat @ w_f.t()).view(n, num_children, d))
+    io = torch.sigmoid(iou[:, :2 * d])
+    c = torch.addcmul((f * c_cat).sum(dim=1), io[:, :d],
+                      torch.tanh(iou[:, 2 * d:]))
+    h = io[:, d:] * torch.tanh(c)
+    return torch.cat([h, c], dim=1)
+
+
+class _TreeLSTMBase(MessagePassing):
+    # Glue shared by both Tree-LSTMs: parameters W (hoisted, all four gates
+    # fused, with the bias) and U (recurrent, split into the i/o/u part and
+    # the f part), reset, repr and the call into the engine.
+    def __init__(self, in_channels: int, out_channels: int,
+                 hidden_in: int, f_out: int, bias: bool = True, **kwargs):
+        kwargs.setdefault('aggr', 'add')
+        super().__init__(**kwargs)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.bias = bias
+        self.lin = Linear(in_channels, 4 * out_channels, bias=bias)
+        self.lin_iou = Linear(hidden_in, 3 * out_channels, bias=False)
+        self.lin_f = Linear(hidden_in, f_out, bias=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        super().reset_parameters()
+        self.lin.reset_parameters()
+        self.lin_iou.reset_parameters()
+        self.lin_f.reset_parameters()
+
+    def _run(self, step, x: Tensor, sched: LevelSchedule,
+             aux: Tuple[Tensor, ...] = ()) -> Tuple[Tensor, Tensor]:
+        xw = self.lin(x)
+        state = propagate_levels(step, sched, xw, 2 * self.out_channels,
+                                 params=(self.lin_iou.weight,
+                                         self.lin_f.weight), aux=aux)
+        return state[:, :self.out_channels], state[:, self.out_channels:]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}{self._extra_repr()})')
+
+    def _extra_repr(self) -> str:
+        return '' if self.bias else ', bias=False'
+
+
+class ChildSumTreeLSTM(_TreeLSTMBase):
+    r"""The Child-Sum Tree-LSTM from the `"Improved Semantic Representations
+    From Tree-Structured Long Short-Term Memory Networks"
+    <https://arxiv.org/abs/1503.00075>`_ paper (Tai et al., ACL 2015).
+
+    .. math::
+        \tilde{\mathbf{h}}_j &= \sum_{k \in \mathcal{C}(j)} \mathbf{h}_k
+
+        \mathbf{i}_j &= \sigma(\mathbf{W}_i \mathbf{x}_j +
+        \mathbf{U}_i \tilde{\mathbf{h}}_j + \mathbf{b}_i), \quad
+        \mathbf{o}_j = \sigma(\mathbf{W}_o \mathbf{x}_j +
+        \mathbf{U}_o \tilde{\mathbf{h}}_j + \mathbf{b}_o)
+
+        \mathbf{u}_j &= \tanh(\mathbf{W}_u \mathbf{x}_j +
+        \mathbf{U}_u \tilde{\mathbf{h}}_j + \mathbf{b}_u), \quad
+        \mathbf{f}_{jk} = \sigma(\mathbf{W}_f \mathbf{x}_j +
+        \mathbf{U}_f \mathbf{h}_k + \mathbf{b}_f)
+
+        \mathbf{c}_j &= \mathbf{i}_j \odot \mathbf{u}_j +
+        \sum_{k \in \mathcal{C}(j)} \mathbf{f}_{jk} \odot \mathbf{c}_k
+
+        \mathbf{h}_j &= \mathbf{o}_j \odot \tanh(\mathbf{c}_j)
+
+    where :math:`\mathcal{C}(j)` are the children of node :math:`j` (the
+    sources of its incoming edges). Leaves see :math:`\tilde{\mathbf{h}} =
+    \mathbf{0}`. The layer runs on any DAG (a node's "children" are then all
+    nodes it depends on), one batched step per topological level of
+    :mod:`tgr.schedule`, with exactly the node-by-node result. The input
+    projection :math:`\mathbf{W}\mathbf{x} + \mathbf{b}` of all four gates is
+    one matrix product over all nodes before the level loop.
+
+    .. note::
+        In a :class:`~torch_geometric.data.Batch`, precompute the levels with
+        :class:`tgr.transforms.AddLevels` and pass :obj:`level=batch.level`,
+        or pass a :class:`tgr.schedule.LevelSchedule` built once with
+        :func:`tgr.schedule.build_schedule` to reuse it across layers and
+        epochs.
+
+    Args:
+        in_channels (int): Size of each input sample, or :obj:`-1` to derive
+            the size from the first input(s) to the forward method.
+        out_channels (int): Size of the hidden and cell states.
+        bias (bool, optional): If set to :obj:`False`, the layer will not
+            learn the biases :math:`\mathbf{b}`. (default: :obj:`True`)
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`, e.g.
+            :obj:`flow="target_to_source"` for parent-to-child edges.
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F_{in})`,
+          edge indices :math:`(2, |\mathcal{E}|)` (child to parent),
+          levels :math:`(|\mathcal{V}|)` *(optional)*
+        - **output:** hidden and cell states
+          :math:`((|\mathcal{V}|, F_{out}), (|\mathcal{V}|, F_{out}))`
+    """
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
+                 **kwargs):
+        super().__init__(in_channels, out_channels, out_channels,
+                         out_channels, bias=bias, **kwargs)
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                level: Optional[Tensor] = None,
+                schedule: Optional[LevelSchedule] = None,
+                ) -> Tuple[Tensor, Tensor]:
+        r"""Runs the recurrence bottom-up over the whole forest or DAG.
+
+        Args:
+            x (torch.Tensor): Node features.
+            edge_index (torch.Tensor): Child-to-parent edges (parent-to-child
+                with :obj:`flow="target_to_source"`).
+            level (torch.Tensor, optional): Precomputed topological levels.
+            schedule (LevelSchedule, optional): A precomputed schedule.
+
+        Returns:
+            :obj:`(h, c)`, the hidden and the cell state of every node.
+        """
+        sched = layer_schedule(self.__class__.__name__, x, edge_index,
+                               self.flow, level, schedule)
+        return self._run(_child_sum_step, x, sched)
+
+
+class NAryTreeLSTM(_TreeLSTMBase):
+    r"""The N-ary Tree-LSTM from the `"Improved Semantic Representations
+    From Tree-Structured Long Short-Term Memory Networks"
+    <https://arxiv.org/abs/1503.00075>`_ paper (Tai et al., ACL 2015,
+    eq. 9-14), for trees in which every child has a position
+    :math:`l \in \{1, \dots, N\}` under its parent.
+
+    .. math::
+        \mathbf{i}_j &= \sigma\Big(\mathbf{W}_i \mathbf{x}_j +
+        \sum_{l=1}^{N} \mathbf{U}_{i,l} \mathbf{h}_{jl} + \mathbf{b}_i\Big)
+        \quad \text{(likewise } \mathbf{o}_j, \text{ and }
+        \mathbf{u}_j \text{ with } \tanh)
+
+        \mathbf{f}_{jk} &= \sigma\Big(\mathbf{W}_f \mathbf{x}_j +
+        \sum_{l=1}^{N} \mathbf{U}_{f,kl} \mathbf{h}_{jl} + \mathbf{b}_f\Big)
+
+        \mathbf{c}_j &= \mathbf{i}_j \odot \mathbf{u}_j +
+        \sum_{l=1}^{N} \mathbf{f}_{jl} \odot \mathbf{c}_{jl}, \qquad
+        \mathbf{h}_j = \mathbf{o}_j \odot \tanh(\mathbf{c}_j)
+
+    where :math:`\mathbf{h}_{jl}, \mathbf{c}_{jl}` are the states of the
+    :math:`l`-th child of :math:`j`; a missing position contributes zeros.
+    Positions come from :obj:`child_index` (0-based) or, when it is not
+    given, from the order in which a parent's edges appear in
+    :obj:`edge_index`. Runs one batched step per tree level.
+
+    .. note::
+        PyG's :class:`~torch_geometric.data.Batch` shifts every attribute
+        whose name contains ``"index"``; store positions in a
+        :class:`~torch_geometric.data.Data` under another name (e.g.
+        :obj:`child_pos`, as :class:`tgr.datasets.SST` does).
+
+    Args:
+        in_channels (int): Size of each input sample, or :obj:`-1` to derive
+            the size from the first input(s) to the forward method.
+        out_channels (int): Size of the hidden and cell states.
+        num_children (int, optional): :math:`N`, the number of child
+            positions. (default: :obj:`2`)
+        bias (bool, optional): If set to :obj:`False`, the layer will not
+            learn the biases :math:`\mathbf{b}`. (default: :obj:`True`)
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`, e.g.
+            :obj:`flow="target_to_source"` for parent-to-child edges.
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F_{in})`,
+          edge indices :math:`(2, |\mathcal{E}|)` (child to parent),
+          child positions :math:`(|\mathcal{E}|)` *(optional)*,
+          levels :math:`(|\mathcal{V}|)` *(optional)*
+        - **output:** hidden and cell states
+          :math:`((|\mathcal{V}|, F_{out}), (|\mathcal{V}|, F_{out}))`
+    """
+    def __init__(self, in_channels: int, out_channels: int,
+                 num_children: int = 2, bias: bool = True, **kwargs):
+        if not isinstance(num_children, int) or num_children < 1:
+            raise ValueError(f"'{self.__class__.__name__}' expects "
+                             f"'num_children' to be a positive integer "
+                             f"(got {num_children})")
+        self.num_children = num_children
+        super().__init__(in_channels, out_channels,
+                         num_children * out_channels,
+                         num_children * out_channels, bias=bias, **kwargs)
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                child_index: Optional[Tensor] = None,
+                level: Optional[Tensor] = None,
+                schedule: Optional[LevelSchedule] = None,
+                ) -> Tuple[Tensor, Tensor]:
+        r"""Runs the recurrence bottom-up over the whole forest.
+
+        Args:
+            x (torch.Tensor): Node features.
+            edge_index (torch.Tensor): Child-to-parent edges (parent-to-child
+                with :obj:`flow="target_to_source"`).
+            child_index (torch.Tensor, optional): The 0-based position of
+                every edge's child under its parent, in :math:`[0, N)`.
+            level (torch.Tensor, optional): Precomputed topological levels.
+            schedule (LevelSchedule, optional): A precomputed schedule.
+
+        Returns:
+            :obj:`(h, c)`, the hidden and the cell state of every node.
+        """
+        who = self.__class__.__name__
+        sched = layer_schedule(who, x, edge_index, self.flow, level, schedule)
+        dep = edge_index if self.flow == 'source_to_target' \
+            else edge_index.flip(0)
+        num_nodes, num_edges = x.size(0), edge_index.size(1)
+        check_single_parent(dep, num_nodes, who, parent_row=1)
+        parent = dep[1].long()
+        if child_index is None:
+            child_index = _appearance_order(parent, num_nodes)
+        else:
+            child_index = self._check_child_index(child_index, num_edges)
+        if num_edges > 0:
+            slot = parent * self.num_children + child_index
+            count = torch.bincount(slot,
+                                   minlength=num_nodes * self.num_children)
+            if bool((count > 1).any()):
+                s = int((count > 1).nonzero()[0, 0])
+                raise ValueError(
+                    f"'{who}' found {int(count[s])} children at position "
+                    f"{s % self.num_children} of node "
+                    f"{s // self.num_children} (each position holds at most "
+                    f"one child)")
+        return self._run(_nary_step, x, sched, aux=(child_index, ))
+
+    def _check_child_index(self, child_index: Tensor,
+                           num_edges: int) -> Tensor:
+        who = self.__class__.__name__
+        if not isinstance(child_index, Tensor) or child_index.dtype not in (
+                torch.long, torch.int, torch.int16, torch.uint8):
+            raise TypeError(f"'{who}' expects 'child_index' to be an integer "
+                            f"tensor")
+        if child_index.shape != (num_edges, ):
+            raise ValueError(f"'{who}' expects 'child_index' of shape "
+                             f"({num_edges},), one position per edge (got "
+                             f"{tuple(child_index.shape)})")
+        child_index = child_index.long()
+        if num_edges > 0:
+            lo, hi = int(child_index.min()), int(child_index.max())
+            if lo < 0 or hi >= self.num_children:
+                raise ValueError(
+                    f"'{who}' expects 'child_index' in [0, "
+                    f"{self.num_children - 1}] for num_children="
+                    f"{self.num_children} (got {lo if lo < 0 else hi})")
+        return child_index
+
+    def _extra_repr(self) -> str:
+        return f', num_children={self.num_children}' + super()._extra_repr()
+
+
+def _appearance_order(parent: Tensor, num_nodes: int) -> Tensor:
+    # The position of each edge among the edges of its parent, in edge order.
+    if parent.numel() == 0:
+        return parent.clone()
+    sorted_parent, order = torch.sort(parent, stable=True)
+    count = torch.bincount(parent, minlength=num_nodes)
+    start = torch.cumsum(count, 0) - count
+    pos = torch.empty_like(parent)
+    pos[order] = torch.arange(parent.numel(), device=parent.device) - \
+        start[sorted_parent]
+    return pos

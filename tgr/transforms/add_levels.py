@@ -1,0 +1,59 @@
+from torch_geometric.data import Data
+from torch_geometric.data.datapipes import functional_transform
+from torch_geometric.transforms import BaseTransform
+
+from ..schedule import topological_levels
+
+
+@functional_transform('add_levels')
+class AddLevels(BaseTransform):
+    r"""Stores the topological level of every node (see
+    :func:`tgr.schedule.topological_levels`) in :obj:`data[attr]`, so that a
+    recurrent layer given :obj:`level=data.level` does not recompute it
+    (functional name: :obj:`add_levels`).
+
+    The level of a node is :math:`0` if it depends on no other node, else
+    :math:`1` plus the largest level among the nodes it depends on. Levels are
+    per graph: a :class:`~torch_geometric.data.Batch` concatenates them
+    without shifting (the attribute name must not contain ``"index"``, which
+    PyG's :meth:`~torch_geometric.data.Data.__inc__` would shift), and the
+    levels of a batch are still valid for the batch's :obj:`edge_index`.
+    Doing this in a dataset's :obj:`pre_transform` or :obj:`transform` lets
+    :class:`~torch_geometric.loader.DataLoader` workers compute it in
+    parallel.
+
+    Args:
+        flow (str, optional): :obj:`"source_to_target"` if a node depends on
+            the sources of its incoming edges (children to parent, as the
+            Tree-LSTMs' default), :obj:`"target_to_source"` if it depends on
+            the targets of its outgoing edges. (default:
+            :obj:`"source_to_target"`)
+        attr (str, optional): The attribute to store the levels in.
+            (default: :obj:`"level"`)
+        edge_attr (str, optional): The attribute holding the dependency
+            edges. (default: :obj:`"edge_index"`)
+    """
+    def __init__(self, flow: str = 'source_to_target', attr: str = 'level',
+                 edge_attr: str = 'edge_index'):
+        if flow not in ('source_to_target', 'target_to_source'):
+            raise ValueError(f"'{self.__class__.__name__}' expects 'flow' to "
+                             f"be 'source_to_target' or 'target_to_source' "
+                             f"(got '{flow}')")
+        if 'index' in attr or 'batch' in attr:
+            raise ValueError(f"'{self.__class__.__name__}' expects an 'attr' "
+                             f"without 'index' or 'batch' in its name, which "
+                             f"PyG's Batch would shift (got '{attr}')")
+        self.flow = flow
+        self.attr = attr
+        self.edge_attr = edge_attr
+
+    def forward(self, data: Data) -> Data:
+        edge_index = data[self.edge_attr]
+        if self.flow == 'target_to_source':
+            edge_index = edge_index.flip(0)
+        data[self.attr] = topological_levels(edge_index, data.num_nodes,
+                                             who=self.__class__.__name__)
+        return data
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(flow={self.flow!r})'
