@@ -391,8 +391,11 @@ class _LevelRecurrence(torch.autograd.Function):
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
             inputs = [ni, src_state] + ([ei] if ei is not None else []) + \
                 [leaves[i] for i in want]
+            # retain_graph: the outer graph may be run backward again
+            # (retain_graph=True, gradcheck); the level graphs are freed with
+            # this node.
             grads = torch.autograd.grad(out, inputs, grad[a:b],
-                                        allow_unused=True)
+                                        retain_graph=True, allow_unused=True)
             if grads[0] is not None:
                 grad_node[a:b] = grads[0]
             if grads[1] is not None and eb > ea:
@@ -409,7 +412,6 @@ class _LevelRecurrence(torch.autograd.Function):
                     grad_params[i] = g.clone()
                 else:
                     grad_params[i].add_(g)
-            ctx.graphs[lvl] = None  # free the level's graph
         for i, p in enumerate(leaves):
             if grad_params[i] is None and ctx.needs_input_grad[6 + i]:
                 grad_params[i] = torch.zeros_like(p)

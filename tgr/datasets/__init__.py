@@ -1,2 +1,4 @@
 r"""Loaders for the published formats of the datasets the examples use."""
-__all__ = []
+from .code_trees import OGBCode2, PythonCodeTrees, from_ogb_code2
+
+__all__ = ['PythonCodeTrees', 'OGBCode2', 'from_ogb_code2']

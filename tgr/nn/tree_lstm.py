@@ -263,8 +263,7 @@ class NAryTreeLSTM(_TreeLSTMBase):
         parent = dep[1].long()
         if child_index is None:
             child_index = _appearance_order(parent, num_nodes)
-        else:
-            child_index = self._check_child_index(child_index, num_edges)
+        child_index = self._check_child_index(child_index, num_edges)
         if num_edges > 0:
             slot = parent * self.num_children + child_index
             count = torch.bincount(slot,
@@ -293,6 +292,8 @@ class NAryTreeLSTM(_TreeLSTMBase):
         if num_edges > 0:
             lo, hi = int(child_index.min()), int(child_index.max())
             if lo < 0 or hi >= self.num_children:
+                # Without 'child_index', positions follow edge order, and
+                # hi >= N means some node has more than N children.
                 raise ValueError(
                     f"'{who}' expects 'child_index' in [0, "
                     f"{self.num_children - 1}] for num_children="

@@ -1,0 +1,353 @@
+import os
+import os.path as osp
+import re
+import tempfile
+from collections import Counter
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.io import fs
+
+from ..transforms import AddLevels
+
+_URL = 'https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip'
+
+# A token is '(' or ')' or a run of anything else but the ASCII space and the
+# parentheses. Tokens may hold U+00A0 (e.g. "8\xa01\/2"), so never split with
+# str.split() without an argument, which would cut them in two.
+_TOKEN = re.compile(r'[()]|[^ ()]+')
+_LABELS = {'0': 0, '1': 1, '2': 2, '3': 3, '4': 4}
+
+PAD, UNK = '<pad>', '<unk>'
+
+
+def _atomic_torch_save(obj, path: str) -> None:
+    # Writes to a temporary file in the same folder, then renames it over
+    # `path`: an interrupted write leaves no half-written file under `path`.
+    folder = osp.dirname(osp.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
+                               suffix='-' + osp.basename(path))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def parse_tree(line: str, path: str = '<string>', lineno: int = 1,
+               ) -> Tuple[List[int], List[int], List[Optional[str]]]:
+    r"""Parses one PTB-bracketed binary tree with a label on every node, e.g.
+    :obj:`"(3 (2 (2 The) (2 Rock)) (4 ...))"`.
+
+    Nodes are numbered in pre-order (the root is node :obj:`0`, then the left
+    subtree, then the right subtree), so the leaves appear in sentence order.
+
+    Returns:
+        :obj:`(parent, label, word)`, three lists with one entry per node:
+        the parent of the node (:obj:`-1` for the root), its label in
+        :math:`\{0, \dots, 4\}` and its token (:obj:`None` for internal
+        nodes). The position of a node under its parent is :obj:`0` if it is
+        its parent's first child, else :obj:`1`.
+
+    Raises:
+        ValueError: if the line is not such a tree; the message names
+            :obj:`path` and :obj:`lineno`.
+    """
+    def fail(msg: str):
+        raise ValueError(f"SST file '{path}', line {lineno}: {msg}")
+
+    tokens = _TOKEN.findall(line)
+    parent: List[int] = []
+    label: List[int] = []
+    word: List[Optional[str]] = []
+    num_children: List[int] = []
+    stack: List[int] = []
+    i, n, done = 0, len(tokens), False
+    while i < n:
+        tok = tokens[i]
+        if done:
+            fail(f"unexpected '{tok}' after the end of the tree")
+        if tok == '(':
+            if i + 1 >= n or tokens[i + 1] not in _LABELS:
+                got = tokens[i + 1] if i + 1 < n else 'the end of the line'
+                fail(f"expected a label in 0-4 after '(' (got '{got}')")
+            if stack:
+                top = stack[-1]
+                if word[top] is not None:
+                    fail(f"node {top} has both a token and a subtree")
+                if num_children[top] == 2:
+                    fail(f"node {top} has more than two children (SST trees "
+                         f"are binary)")
+                num_children[top] += 1
+            elif parent:
+                fail('more than one tree on the line')
+            parent.append(stack[-1] if stack else -1)
+            label.append(_LABELS[tokens[i + 1]])
+            word.append(None)
+            num_children.append(0)
+            stack.append(len(parent) - 1)
+            i += 2
+        elif tok == ')':
+            if not stack:
+                fail("unbalanced ')'")
+            node = stack.pop()
+            if word[node] is None and num_children[node] != 2:
+                fail(f'node {node} has {num_children[node]} child(ren) and '
+                     f'no token (internal nodes have exactly two children)')
+            done = not stack
+            i += 1
+        else:
+            if not stack:
+                fail(f"unexpected token '{tok}' outside of the brackets")
+            node = stack[-1]
+            if word[node] is not None or num_children[node] > 0:
+                fail(f"unexpected token '{tok}' in node {node}")
+            word[node] = tok
+            i += 1
+    if not parent:
+        fail('no tree on the line')
+    if stack:
+        fail(f"{len(stack)} unclosed '('")
+    return parent, label, word
+
+
+def read_sst_file(path: str) -> List[Tuple[List[int], List[int],
+                                           List[Optional[str]]]]:
+    r"""Parses every non-empty line of an SST file with :func:`parse_tree`."""
+    out = []
+    with open(path, encoding='utf-8', newline='') as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.rstrip('\r\n')
+            if line.strip(' ') == '':
+                continue
+            out.append(parse_tree(line, path, lineno))
+    return out
+
+
+def build_vocab(trees) -> List[str]:
+    r"""The vocabulary of :obj:`trees`: :obj:`"<pad>"` (id :obj:`0`),
+    :obj:`"<unk>"` (id :obj:`1`), then every token by decreasing count, ties
+    in code point order."""
+    count = Counter(w for _, _, words in trees for w in words if w is not None)
+    words = sorted(count, key=lambda w: (-count[w], w))
+    return [PAD, UNK] + words
+
+
+class SST(InMemoryDataset):
+    r"""The Stanford Sentiment Treebank from the `"Recursive Deep Models for
+    Semantic Compositionality Over a Sentiment Treebank"
+    <https://aclanthology.org/D13-1170/>`_ paper (Socher et al., EMNLP
+    2013): binary constituency trees of movie review sentences with a
+    sentiment label from :obj:`0` (very negative) to :obj:`4` (very
+    positive) on every phrase.
+
+    Every sentence is one :class:`~torch_geometric.data.Data` object with
+
+    - :obj:`x` (:obj:`long`, :math:`(|\mathcal{V}|,)`): the token id of
+      every leaf, :obj:`0` (:obj:`"<pad>"`) for internal nodes and :obj:`1`
+      (:obj:`"<unk>"`) for tokens not in the training split; decode with
+      :obj:`dataset.vocab[id]`;
+    - :obj:`edge_index` (:math:`(2, |\mathcal{V}| - 1)`): child to parent,
+      as :class:`tgr.nn.ChildSumTreeLSTM` and :class:`tgr.nn.NAryTreeLSTM`
+      expect; edge :math:`e` leaves node :math:`e + 1`;
+    - :obj:`child_pos` (:obj:`long`, :math:`(|\mathcal{E}|,)`): :obj:`0` if
+      the edge's child is its parent's left child, :obj:`1` if it is the
+      right one (pass it as :obj:`child_index` to
+      :class:`tgr.nn.NAryTreeLSTM`; it is not named ``*index*`` because a
+      :class:`~torch_geometric.data.Batch` would shift it);
+    - :obj:`y` (:obj:`long`, :math:`(|\mathcal{V}|,)`): the label of every
+      node (phrase);
+    - :obj:`root_mask` (:obj:`bool`, :math:`(|\mathcal{V}|,)`): :obj:`True`
+      for the root only;
+    - :obj:`level` (:obj:`long`, :math:`(|\mathcal{V}|,)`): the topological
+      level from :class:`tgr.transforms.AddLevels` (leaves at :obj:`0`),
+      stored at processing time so layers get :obj:`level=batch.level`.
+
+    Nodes are numbered in pre-order: the root is node :obj:`0`, then the
+    left subtree, then the right subtree, so the leaves appear in sentence
+    order. In a :class:`~torch_geometric.data.Batch` the roots are
+    :obj:`batch.root_mask` (or :obj:`batch.ptr[:-1]`).
+
+    With :obj:`binary=True`, sentences whose root is neutral (:obj:`2`) are
+    dropped, labels :obj:`0, 1` become :obj:`0` (negative), :obj:`3, 4`
+    become :obj:`1` (positive), and neutral phrases get the label
+    :obj:`-1`: use :obj:`ignore_index=-1` in
+    :func:`~torch.nn.functional.cross_entropy`.
+
+    The vocabulary is built from the training split (for every split, with
+    the same ids) and stored in the processed files; it is
+    :obj:`dataset.vocab` (a list of tokens) and :obj:`dataset.word2idx`.
+    Tokens are kept as in the files (PTB escapes such as :obj:`"-LRB-"` and
+    :obj:`"\\/"`, case, and U+00A0 inside tokens such as
+    :obj:`"8\xa01\\/2"`).
+
+    The files cannot be downloaded automatically: get
+    `trainDevTestTrees_PTB.zip
+    <https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip>`_ and put
+    :obj:`train.txt`, :obj:`dev.txt` and :obj:`test.txt` from its
+    :obj:`trees/` folder into :obj:`root/raw/`.
+
+    Args:
+        root (str): Root directory where the dataset should be saved.
+        split (str, optional): :obj:`"train"`, :obj:`"dev"` or
+            :obj:`"test"`. (default: :obj:`"train"`)
+        binary (bool, optional): If set to :obj:`True`, the binary task
+            (see above). (default: :obj:`False`)
+        transform (callable, optional): A function/transform that takes in a
+            :class:`~torch_geometric.data.Data` object and returns a
+            transformed version. The data object will be transformed before
+            every access. (default: :obj:`None`)
+        pre_transform (callable, optional): A function/transform that takes
+            in a :class:`~torch_geometric.data.Data` object and returns a
+            transformed version, applied once before saving to disk (after
+            :class:`~tgr.transforms.AddLevels`). (default: :obj:`None`)
+        pre_filter (callable, optional): A function that takes in a
+            :class:`~torch_geometric.data.Data` object and returns a boolean
+            value, indicating whether the data object should be included in
+            the final dataset. (default: :obj:`None`)
+        force_reload (bool, optional): Whether to re-process the dataset.
+            (default: :obj:`False`)
+
+    **STATS:**
+
+    .. list-table::
+        :widths: 20 10 10 10 10 10
+        :header-rows: 1
+
+        * - Task
+          - #train
+          - #dev
+          - #test
+          - #nodes (train)
+          - #classes
+        * - fine-grained
+          - 8,544
+          - 1,101
+          - 2,210
+          - 319,225
+          - 5
+        * - binary
+          - 6,920
+          - 872
+          - 1,821
+          - 260,985
+          - 2
+    """
+    splits = ('train', 'dev', 'test')
+
+    def __init__(self, root: str, split: str = 'train', binary: bool = False,
+                 transform: Optional[Callable] = None,
+                 pre_transform: Optional[Callable] = None,
+                 pre_filter: Optional[Callable] = None,
+                 force_reload: bool = False) -> None:
+        if split not in self.splits:
+            raise ValueError(f"'{self.__class__.__name__}' expects 'split' "
+                             f"to be one of {self.splits} (got '{split}')")
+        self.split = split
+        self.binary = bool(binary)
+        raw = osp.join(osp.expanduser(root), 'raw')
+        if osp.islink(raw) and not osp.exists(raw):
+            raise FileNotFoundError(self._missing_message(raw))
+        super().__init__(root, transform, pre_transform, pre_filter,
+                         force_reload=force_reload)
+        self.load(self.processed_paths[0])
+
+    @property
+    def raw_file_names(self) -> List[str]:
+        return [f'{split}.txt' for split in self.splits]
+
+    @property
+    def processed_file_names(self) -> List[str]:
+        return [f'{self.split}{"_binary" if self.binary else ""}.pt']
+
+    def _missing_message(self, raw_dir: str) -> str:
+        return (f"'{self.__class__.__name__}' needs the files "
+                f"{', '.join(self.raw_file_names)} in '{raw_dir}', which "
+                f"cannot be downloaded automatically: get {_URL}, unzip it "
+                f"and put the files of its 'trees/' folder into "
+                f"'{raw_dir}' (or link that folder as '{raw_dir}')")
+
+    def download(self) -> None:
+        if not self.force_reload and fs.exists(self.processed_paths[0]):
+            return  # Processed already; the raw files are not needed.
+        raise FileNotFoundError(self._missing_message(self.raw_dir))
+
+    def process(self) -> None:
+        train = read_sst_file(osp.join(self.raw_dir, 'train.txt'))
+        vocab = build_vocab(train)
+        if self.split == 'train':
+            trees = train
+        else:
+            trees = read_sst_file(osp.join(self.raw_dir,
+                                           f'{self.split}.txt'))
+        word2idx = {w: i for i, w in enumerate(vocab)}
+        add_levels = AddLevels()
+
+        data_list = []
+        for parent, label, word in trees:
+            y = torch.tensor(label, dtype=torch.long)
+            if self.binary:
+                if int(y[0]) == 2:
+                    continue
+                y = torch.where(y < 2, 0, torch.where(y > 2, 1, -1))
+            num_nodes = len(parent)
+            x = torch.tensor([
+                0 if w is None else word2idx.get(w, 1) for w in word
+            ], dtype=torch.long)
+            par = torch.tensor(parent[1:], dtype=torch.long)
+            child = torch.arange(1, num_nodes, dtype=torch.long)
+            # In pre-order, a right child comes after its parent's left one,
+            # which is the node right after the parent:
+            child_pos = (child != par + 1).long()
+            root_mask = torch.zeros(num_nodes, dtype=torch.bool)
+            root_mask[0] = True
+            data = Data(x=x, edge_index=torch.stack([child, par]),
+                        child_pos=child_pos, y=y, root_mask=root_mask,
+                        num_nodes=num_nodes)
+            data = add_levels(data)
+            if self.pre_filter is not None and not self.pre_filter(data):
+                continue
+            if self.pre_transform is not None:
+                data = self.pre_transform(data)
+            data_list.append(data)
+
+        self.save(data_list, self.processed_paths[0], vocab)
+
+    @classmethod
+    def save(cls, data_list: List[Data], path: str,
+             vocab: Optional[List[str]] = None) -> None:
+        r"""Saves a list of data objects and the vocabulary to :obj:`path`,
+        atomically (a temporary file is renamed over :obj:`path`)."""
+        data, slices = cls.collate(data_list)
+        _atomic_torch_save((data.to_dict(), slices, data.__class__,
+                            list(vocab or [])), path)
+
+    def load(self, path: str, data_cls=Data) -> None:
+        r"""Loads the dataset and its vocabulary from :obj:`path`."""
+        out = fs.torch_load(path)
+        if not (isinstance(out, tuple) and len(out) == 4):
+            raise ValueError(f"'{self.__class__.__name__}' cannot read "
+                             f"'{path}' (written by another version?); pass "
+                             f"'force_reload=True' to process the raw files "
+                             f"again")
+        data, self.slices, data_cls, vocab = out
+        self.data = data_cls.from_dict(data)
+        self.vocab: List[str] = list(vocab)
+        self.word2idx: Dict[str, int] = {w: i for i, w in enumerate(vocab)}
+
+    def decode(self, data: Data) -> str:
+        r"""Returns the sentence of :obj:`data`: its leaf tokens, in order,
+        joined by spaces (tokens missing from the vocabulary read as
+        :obj:`"<unk>"`)."""
+        ids = data.x[data.x != 0].tolist()
+        return ' '.join(self.vocab[i] for i in ids)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({len(self)}, split={self.split!r}'
+                f', binary={self.binary})')
