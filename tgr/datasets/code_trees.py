@@ -551,7 +551,8 @@ def load_ogb_code2(root: str = 'data') -> 'InMemoryDataset':
     if osp.isdir(folder + '_pyg'):  # as OGB: an older folder name wins
         folder += '_pyg'
     zip_path = osp.join(root, 'code2.zip')
-    how = (f"download {OGB_CODE2_URL} and unzip it in '{root}' (so that "
+    how = (f"download {OGB_CODE2_URL}, unzip it in '{root}' and rename the "
+           f"folder 'code2' it holds to 'ogbg_code2' (so that "
            f"'{osp.join(root, 'ogbg_code2', 'RELEASE_v1.txt')}' exists), or "
            f"run once where OGB can download it and ask you to confirm")
     if osp.isdir(folder) and not osp.exists(

@@ -79,7 +79,8 @@ def scatter(src: Tensor, index: Tensor, dim_size: int,
         return _torch_scatter.scatter(src, index, dim=0, dim_size=dim_size,
                                       reduce=reduce)
     idx = index.view((-1, ) + (1, ) * (src.dim() - 1)).expand_as(src)
-    return src.new_zeros(shape).scatter_reduce_(0, idx, src, reduce,
+    native = {'mean': 'mean', 'max': 'amax', 'min': 'amin'}[reduce]
+    return src.new_zeros(shape).scatter_reduce_(0, idx, src, native,
                                                 include_self=False)
 
 
