@@ -42,6 +42,7 @@ __all__ = [
     'topological_levels',
     'LevelSchedule',
     'build_schedule',
+    'LevelStep',
     'propagate_levels',
     'layer_schedule',
 ]
@@ -315,28 +316,61 @@ def build_schedule(edge_index: Tensor, num_nodes: int,
 Step = Callable[..., Tensor]
 
 
+class LevelStep:
+    r"""Base class for a per-level step with a hand-written backward pass.
+
+    A plain function given to :func:`propagate_levels` is differentiated by
+    autograd, one small graph per level. A :class:`LevelStep` skips autograd
+    inside the level loop, which removes most of the per-level overhead on
+    long chains: :meth:`forward` returns the level's states and whatever its
+    :meth:`backward` needs, and :meth:`backward` returns the gradients.
+
+    The gradient of a parameter may be returned as a pair :obj:`(A, B)`,
+    meaning :math:`\mathbf{A}^{\top} \mathbf{B}`: the engine concatenates
+    the pairs of all levels and does one matrix product at the end instead of
+    one per level.
+    """
+    def forward(self, node_in: Tensor, src_state: Tensor, dst_local: Tensor,
+                edge_in: Optional[Tensor], aux: tuple, params: list):
+        r"""Returns :obj:`(state, saved)` for one level."""
+        raise NotImplementedError
+
+    def backward(self, saved, grad_state: Tensor, node_in: Tensor,
+                 src_state: Tensor, dst_local: Tensor,
+                 edge_in: Optional[Tensor], aux: tuple, params: list):
+        r"""Returns :obj:`(grad_node_in, grad_src_state, grad_edge_in,
+        grad_params)` for one level; any of them may be :obj:`None`."""
+        raise NotImplementedError
+
+    def __call__(self, node_in, src_state, dst_local, edge_in, aux, params):
+        return self.forward(node_in, src_state, dst_local, edge_in, aux,
+                            params)[0]
+
+
 class _LevelRecurrence(torch.autograd.Function):
     r"""Runs :obj:`step` level by level over one state buffer.
 
     Forward: for each level, the sources' states are gathered from the buffer
     (:math:`O(|E_l|)`), the step computes the level's new states and they are
     written into the level's slice (:math:`O(|V_l|)`). When gradients are
-    needed, each level's step is recorded on detached leaves, so the graph of
-    level :math:`l` is independent of the others.
+    needed, a plain step is recorded on detached leaves, one independent
+    small graph per level; a :class:`LevelStep` keeps what its backward needs.
 
     Backward: levels in reverse order; the gradient of level :math:`l`'s
     states is complete once every later level is done (all its consumers lie
-    there). Each level's graph gives the gradients of its inputs, and those of
-    the gathered source states are added into the gradient buffer at the
-    sources' positions (:math:`O(|E_l|)`).
+    there). The gradients of the gathered source states are added into the
+    gradient buffer at the sources' positions (:math:`O(|E_l|)`).
     """
     @staticmethod
     def forward(ctx, step, sched, state_size, aux, node_in, edge_in, *params):
         record = any(ctx.needs_input_grad)
+        manual = isinstance(step, LevelStep)
         num_nodes = node_in.size(0)
         states = node_in.new_empty(num_nodes, state_size)
-        leaves = [p.detach().requires_grad_() for p in params] \
-            if record else [p.detach() for p in params]
+        if record and not manual:
+            leaves = [p.detach().requires_grad_() for p in params]
+        else:
+            leaves = [p.detach() for p in params]
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
         graphs = []
         for lvl in range(sched.num_levels):
@@ -345,74 +379,98 @@ class _LevelRecurrence(torch.autograd.Function):
                 graphs.append(None)
                 continue
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
-            idx = sched.src[ea:eb]
-            src_state = states.index_select(0, idx)
+            src_state = states.index_select(0, sched.src[ea:eb])
             ni = node_in[a:b].detach()
             ei = edge_in[ea:eb].detach() if edge_in is not None else None
             aux_l = tuple(t[ea:eb] for t in aux)
-            if record:
+            dst_l = sched.dst_local[ea:eb]
+            if manual:
+                out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
+                                          leaves)
+                graphs.append(saved if record else None)
+            elif record:
                 src_state.requires_grad_()
                 ni.requires_grad_()
                 if ei is not None:
                     ei.requires_grad_()
                 with torch.enable_grad():
-                    out = step(ni, src_state, sched.dst_local[ea:eb], ei,
-                               aux_l, leaves)
+                    out = step(ni, src_state, dst_l, ei, aux_l, leaves)
                 graphs.append((out, ni, src_state, ei))
             else:
-                out = step(ni, src_state, sched.dst_local[ea:eb], ei, aux_l,
-                           leaves)
+                out = step(ni, src_state, dst_l, ei, aux_l, leaves)
             states[a:b] = out.detach()
         if record:
             ctx.graphs = graphs
             ctx.leaves = leaves
             ctx.sched = sched
-            ctx.has_edge_in = edge_in is not None
-            ctx.shapes = (node_in.shape, None if edge_in is None else
-                          edge_in.shape)
+            ctx.step = step
+            ctx.aux = aux
+            ctx.save_for_backward(node_in, edge_in, states)
         return states
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_states):
-        sched, leaves = ctx.sched, ctx.leaves
+        sched, leaves, step = ctx.sched, ctx.leaves, ctx.step
+        node_in, edge_in, states = ctx.saved_tensors
+        manual = isinstance(step, LevelStep)
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
         grad = grad_states.clone()
-        grad_node = grad.new_zeros(ctx.shapes[0])
-        grad_edge = grad.new_zeros(ctx.shapes[1]) if ctx.has_edge_in else None
+        grad_node = torch.zeros_like(node_in)
+        grad_edge = torch.zeros_like(edge_in) if edge_in is not None else None
         grad_params: List[Optional[Tensor]] = [None] * len(leaves)
+        deferred: List[List[tuple]] = [[] for _ in leaves]
         want = [i for i, p in enumerate(leaves) if p.requires_grad]
         for lvl in range(sched.num_levels - 1, -1, -1):
             record = ctx.graphs[lvl]
             if record is None:
                 continue
-            out, ni, src_state, ei = record
             a, b = node_ptr[lvl], node_ptr[lvl + 1]
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
-            inputs = [ni, src_state] + ([ei] if ei is not None else []) + \
-                [leaves[i] for i in want]
-            # retain_graph: the outer graph may be run backward again
-            # (retain_graph=True, gradcheck); the level graphs are freed with
-            # this node.
-            grads = torch.autograd.grad(out, inputs, grad[a:b],
-                                        retain_graph=True, allow_unused=True)
-            if grads[0] is not None:
-                grad_node[a:b] = grads[0]
-            if grads[1] is not None and eb > ea:
-                grad.index_add_(0, sched.src[ea:eb], grads[1])
-            k = 2
-            if ei is not None:
-                if grads[2] is not None:
-                    grad_edge[ea:eb] = grads[2]
-                k = 3
-            for i, g in zip(want, grads[k:]):
+            if manual:
+                idx = sched.src[ea:eb]
+                g_node, g_src, g_edge, g_par = step.backward(
+                    record, grad[a:b], node_in[a:b], states.index_select(
+                        0, idx), sched.dst_local[ea:eb],
+                    edge_in[ea:eb] if edge_in is not None else None,
+                    tuple(t[ea:eb] for t in ctx.aux), leaves)
+            else:
+                out, ni, src_state, ei = record
+                inputs = [ni, src_state] + ([ei] if ei is not None else []) \
+                    + [leaves[i] for i in want]
+                # retain_graph: the outer graph may be run backward again
+                # (retain_graph=True, gradcheck); the level graphs are freed
+                # with this node.
+                grads = torch.autograd.grad(out, inputs, grad[a:b],
+                                            retain_graph=True,
+                                            allow_unused=True)
+                g_node, g_src = grads[0], grads[1]
+                g_edge = grads[2] if ei is not None else None
+                g_par = [None] * len(leaves)
+                for i, g in zip(want, grads[3 if ei is not None else 2:]):
+                    g_par[i] = g
+            if g_node is not None:
+                grad_node[a:b] = g_node
+            if g_src is not None and eb > ea:
+                grad.index_add_(0, sched.src[ea:eb], g_src)
+            if g_edge is not None:
+                grad_edge[ea:eb] = g_edge
+            for i, g in enumerate(g_par):
                 if g is None:
                     continue
-                if grad_params[i] is None:
+                if isinstance(g, tuple):
+                    deferred[i].append(g)
+                elif grad_params[i] is None:
                     grad_params[i] = g.clone()
                 else:
                     grad_params[i].add_(g)
         for i, p in enumerate(leaves):
+            if deferred[i]:
+                A = torch.cat([pair[0] for pair in deferred[i]])
+                B = torch.cat([pair[1] for pair in deferred[i]])
+                g = A.t() @ B
+                grad_params[i] = g if grad_params[i] is None else \
+                    grad_params[i] + g
             if grad_params[i] is None and ctx.needs_input_grad[6 + i]:
                 grad_params[i] = torch.zeros_like(p)
         return (None, None, None, None, grad_node, grad_edge, *grad_params)

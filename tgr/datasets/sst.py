@@ -1,7 +1,7 @@
 import os
 import os.path as osp
 import re
-import tempfile
+import uuid
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -24,12 +24,11 @@ PAD, UNK = '<pad>', '<unk>'
 
 def _atomic_torch_save(obj, path: str) -> None:
     # Writes to a temporary file in the same folder, then renames it over
-    # `path`: an interrupted write leaves no half-written file under `path`.
-    folder = osp.dirname(osp.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
-                               suffix='-' + osp.basename(path))
+    # `path` (atomic on POSIX and Windows): an interrupted write leaves no
+    # half-written file under `path`.
+    tmp = f'{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp'
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with open(tmp, 'xb') as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
@@ -139,6 +138,24 @@ def build_vocab(trees) -> List[str]:
     return [PAD, UNK] + words
 
 
+_VOCAB_CACHE: Dict[Tuple[str, int, int], List[str]] = {}
+
+
+def _train_vocab(path: str, trees=None) -> List[str]:
+    # The vocabulary of the training file (parsed unless its `trees` are
+    # given), kept for the process's lifetime under the file's identity, so
+    # that processing the dev and the test split does not parse train.txt
+    # again each time.
+    st = os.stat(path)
+    key = (osp.realpath(path), st.st_size, st.st_mtime_ns)
+    if key not in _VOCAB_CACHE:
+        if trees is None:
+            trees = read_sst_file(path)
+        _VOCAB_CACHE.clear()
+        _VOCAB_CACHE[key] = build_vocab(trees)
+    return _VOCAB_CACHE[key]
+
+
 class SST(InMemoryDataset):
     r"""The Stanford Sentiment Treebank from the `"Recursive Deep Models for
     Semantic Compositionality Over a Sentiment Treebank"
@@ -230,13 +247,13 @@ class SST(InMemoryDataset):
           - 8,544
           - 1,101
           - 2,210
-          - 319,225
+          - 318,582
           - 5
         * - binary
           - 6,920
           - 872
           - 1,821
-          - 260,985
+          - 260,184
           - 2
     """
     splits = ('train', 'dev', 'test')
@@ -279,38 +296,54 @@ class SST(InMemoryDataset):
         raise FileNotFoundError(self._missing_message(self.raw_dir))
 
     def process(self) -> None:
-        train = read_sst_file(osp.join(self.raw_dir, 'train.txt'))
-        vocab = build_vocab(train)
+        train_path = osp.join(self.raw_dir, 'train.txt')
         if self.split == 'train':
-            trees = train
+            trees = read_sst_file(train_path)
+            vocab = _train_vocab(train_path, trees)
         else:
+            vocab = _train_vocab(train_path)
             trees = read_sst_file(osp.join(self.raw_dir,
                                            f'{self.split}.txt'))
         word2idx = {w: i for i, w in enumerate(vocab)}
-        add_levels = AddLevels()
+        if self.binary:
+            trees = [tree for tree in trees if tree[1][0] != 2]
+
+        # All trees at once, as the disjoint union of the trees (node ids
+        # offset by the trees' sizes), then cut back into one Data per tree:
+        size = torch.tensor([len(parent) for parent, _, _ in trees],
+                            dtype=torch.long)
+        ptr = torch.zeros(size.numel() + 1, dtype=torch.long)
+        torch.cumsum(size, 0, out=ptr[1:])
+        num_nodes = int(ptr[-1])
+        x = torch.tensor([
+            0 if w is None else word2idx.get(w, 1)
+            for _, _, words in trees for w in words
+        ], dtype=torch.long)
+        y = torch.tensor([l for _, labels, _ in trees for l in labels],
+                         dtype=torch.long)
+        if self.binary:
+            y = torch.where(y < 2, 0, torch.where(y > 2, 1, -1))
+        parent = torch.tensor([p for par, _, _ in trees for p in par],
+                              dtype=torch.long)  # local ids, -1 at roots
+        root_mask = parent < 0
+        local = torch.arange(num_nodes) - ptr[:-1].repeat_interleave(size)
+        child, parent = local[~root_mask], parent[~root_mask]
+        # In pre-order, a left child is the node right after its parent:
+        child_pos = (child != parent + 1).long()
+        # Levels are per tree, so AddLevels runs once on the union (a few
+        # dozen tensor operations in all rather than a few dozen per tree):
+        offset = (ptr[:-1]).repeat_interleave(size - 1)
+        union = Data(edge_index=torch.stack([child, parent]) + offset,
+                     num_nodes=num_nodes)
+        level = AddLevels()(union).level
 
         data_list = []
-        for parent, label, word in trees:
-            y = torch.tensor(label, dtype=torch.long)
-            if self.binary:
-                if int(y[0]) == 2:
-                    continue
-                y = torch.where(y < 2, 0, torch.where(y > 2, 1, -1))
-            num_nodes = len(parent)
-            x = torch.tensor([
-                0 if w is None else word2idx.get(w, 1) for w in word
-            ], dtype=torch.long)
-            par = torch.tensor(parent[1:], dtype=torch.long)
-            child = torch.arange(1, num_nodes, dtype=torch.long)
-            # In pre-order, a right child comes after its parent's left one,
-            # which is the node right after the parent:
-            child_pos = (child != par + 1).long()
-            root_mask = torch.zeros(num_nodes, dtype=torch.bool)
-            root_mask[0] = True
-            data = Data(x=x, edge_index=torch.stack([child, par]),
-                        child_pos=child_pos, y=y, root_mask=root_mask,
-                        num_nodes=num_nodes)
-            data = add_levels(data)
+        for i, (a, b) in enumerate(zip(ptr[:-1].tolist(), ptr[1:].tolist())):
+            ea, eb = a - i, b - i - 1  # A tree of n nodes has n - 1 edges.
+            data = Data(x=x[a:b], edge_index=torch.stack(
+                [child[ea:eb], parent[ea:eb]]), child_pos=child_pos[ea:eb],
+                        y=y[a:b], root_mask=root_mask[a:b],
+                        level=level[a:b], num_nodes=b - a)
             if self.pre_filter is not None and not self.pre_filter(data):
                 continue
             if self.pre_transform is not None:

@@ -4,52 +4,104 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import Linear, MessagePassing
 
-from ..schedule import (LevelSchedule, check_single_parent, layer_schedule,
-                        propagate_levels)
+from ..schedule import (LevelSchedule, LevelStep, check_single_parent,
+                        layer_schedule, propagate_levels)
 from ..utils import scatter
 
 
-def _child_sum_step(xw: Tensor, src_state: Tensor, dst_local: Tensor,
-                    edge_in: Optional[Tensor], aux: Tuple[Tensor, ...],
-                    params: List[Tensor]) -> Tensor:
-    # One level of the Child-Sum Tree-LSTM. xw = [W_i x; W_o x; W_u x; W_f x]
-    # + b for the level's nodes, src_state = [h_k, c_k] of every child k.
-    w_iou, w_f = params
-    d, n = w_f.size(0), xw.size(0)
-    h_k, c_k = src_state[:, :d], src_state[:, d:]
-    h_sum = scatter(h_k, dst_local, n)
-    iou = torch.addmm(xw[:, :3 * d], h_sum, w_iou.t())
-    f = torch.sigmoid(
-        torch.addmm(xw[:, 3 * d:].index_select(0, dst_local), h_k, w_f.t()))
-    fc = scatter(f * c_k, dst_local, n)
-    io = torch.sigmoid(iou[:, :2 * d])
-    c = torch.addcmul(fc, io[:, :d], torch.tanh(iou[:, 2 * d:]))
-    h = io[:, d:] * torch.tanh(c)
-    return torch.cat([h, c], dim=1)
+class _ChildSumStep(LevelStep):
+    # One level of the Child-Sum Tree-LSTM, with its backward written out.
+    # xw = [W_i x; W_o x; W_u x; W_f x] + b for the level's nodes,
+    # src_state = [h_k, c_k] of every child k (one row per edge).
+    def forward(self, xw, src_state, dst_local, edge_in, aux, params):
+        w_iou, w_f = params
+        d, n = w_f.size(0), xw.size(0)
+        h_k, c_k = src_state[:, :d], src_state[:, d:]
+        h_sum = scatter(h_k, dst_local, n)
+        iou = torch.addmm(xw[:, :3 * d], h_sum, w_iou.t())
+        f = torch.sigmoid(
+            torch.addmm(xw[:, 3 * d:].index_select(0, dst_local), h_k,
+                        w_f.t()))
+        fc = scatter(f * c_k, dst_local, n)
+        io = torch.sigmoid(iou[:, :2 * d])
+        u = torch.tanh(iou[:, 2 * d:])
+        c = torch.addcmul(fc, io[:, :d], u)
+        tc = torch.tanh(c)
+        h = io[:, d:] * tc
+        return torch.cat([h, c], dim=1), (io, u, f, tc, h_sum)
+
+    def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
+                 params):
+        w_iou, w_f = params
+        io, u, f, tc, h_sum = saved
+        d, n = w_f.size(0), xw.size(0)
+        i, o = io[:, :d], io[:, d:]
+        h_k, c_k = src_state[:, :d], src_state[:, d:]
+        gh, gc = grad[:, :d], grad[:, d:]
+        gc = torch.addcmul(gc, gh, o * (1 - tc * tc))  # through h = o tanh c
+        g_io = torch.cat([gc * u, gh * tc], dim=1) * io * (1 - io)
+        g_u = gc * i * (1 - u * u)
+        g_iou = torch.cat([g_io, g_u], dim=1)
+        gc_e = gc.index_select(0, dst_local)
+        g_f = gc_e * c_k * f * (1 - f)
+        g_hk = torch.addmm((g_iou @ w_iou).index_select(0, dst_local), g_f,
+                           w_f)
+        g_node = torch.cat([g_iou, scatter(g_f, dst_local, n)], dim=1)
+        g_src = torch.cat([g_hk, gc_e * f], dim=1)
+        return g_node, g_src, None, [(g_iou, h_sum), (g_f, h_k)]
 
 
-def _nary_step(xw: Tensor, src_state: Tensor, dst_local: Tensor,
-               edge_in: Optional[Tensor], aux: Tuple[Tensor, ...],
-               params: List[Tensor]) -> Tensor:
-    # One level of the N-ary Tree-LSTM. Children are placed in N slots per
-    # parent (missing slots stay zero), then every gate reads all slots.
-    w_iou, w_f = params
-    (pos, ) = aux
-    n, d = xw.size(0), w_iou.size(0) // 3
-    num_children = w_f.size(0) // d
-    slots = src_state.new_zeros(n * num_children, 2 * d)
-    slots = slots.index_copy(0, dst_local * num_children + pos, src_state)
-    slots = slots.view(n, num_children, 2 * d)
-    h_cat = slots[..., :d].reshape(n, num_children * d)
-    c_cat = slots[..., d:]
-    iou = torch.addmm(xw[:, :3 * d], h_cat, w_iou.t())
-    f = torch.sigmoid(xw[:, 3 * d:].unsqueeze(1) +
-                      (h_cat @ w_f.t()).view(n, num_children, d))
-    io = torch.sigmoid(iou[:, :2 * d])
-    c = torch.addcmul((f * c_cat).sum(dim=1), io[:, :d],
-                      torch.tanh(iou[:, 2 * d:]))
-    h = io[:, d:] * torch.tanh(c)
-    return torch.cat([h, c], dim=1)
+_child_sum_step = _ChildSumStep()
+
+
+class _NAryStep(LevelStep):
+    # One level of the N-ary Tree-LSTM, with its backward written out.
+    # Children are placed in N slots per parent (missing slots stay zero),
+    # then every gate reads all slots.
+    def forward(self, xw, src_state, dst_local, edge_in, aux, params):
+        w_iou, w_f = params
+        (pos, ) = aux
+        n, d = xw.size(0), w_iou.size(0) // 3
+        num_children = w_f.size(0) // d
+        slot = dst_local * num_children + pos
+        slots = src_state.new_zeros(n * num_children, 2 * d)
+        slots.index_copy_(0, slot, src_state)
+        slots = slots.view(n, num_children, 2 * d)
+        h_cat = slots[..., :d].reshape(n, num_children * d)
+        c_cat = slots[..., d:]
+        iou = torch.addmm(xw[:, :3 * d], h_cat, w_iou.t())
+        f = torch.sigmoid(xw[:, 3 * d:].unsqueeze(1) +
+                          (h_cat @ w_f.t()).view(n, num_children, d))
+        io = torch.sigmoid(iou[:, :2 * d])
+        u = torch.tanh(iou[:, 2 * d:])
+        c = torch.addcmul((f * c_cat).sum(dim=1), io[:, :d], u)
+        tc = torch.tanh(c)
+        h = io[:, d:] * tc
+        return torch.cat([h, c], dim=1), (io, u, f, tc, h_cat, c_cat, slot)
+
+    def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
+                 params):
+        w_iou, w_f = params
+        io, u, f, tc, h_cat, c_cat, slot = saved
+        n, d = xw.size(0), w_iou.size(0) // 3
+        num_children = w_f.size(0) // d
+        i, o = io[:, :d], io[:, d:]
+        gh, gc = grad[:, :d], grad[:, d:]
+        gc = torch.addcmul(gc, gh, o * (1 - tc * tc))  # through h = o tanh c
+        g_io = torch.cat([gc * u, gh * tc], dim=1) * io * (1 - io)
+        g_u = gc * i * (1 - u * u)
+        g_iou = torch.cat([g_io, g_u], dim=1)
+        gc = gc.unsqueeze(1)
+        g_f = (gc * c_cat * f * (1 - f)).view(n, num_children * d)
+        g_h = torch.addmm(g_iou @ w_iou, g_f, w_f)
+        g_slots = torch.cat([g_h.view(n, num_children, d), gc * f], dim=2)
+        g_src = g_slots.view(n * num_children, 2 * d).index_select(0, slot)
+        g_xf = g_f.view(n, num_children, d).sum(dim=1)
+        g_node = torch.cat([g_iou, g_xf], dim=1)
+        return g_node, g_src, None, [(g_iou, h_cat), (g_f, h_cat)]
+
+
+_nary_step = _NAryStep()
 
 
 class _TreeLSTMBase(MessagePassing):

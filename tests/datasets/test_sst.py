@@ -1,0 +1,270 @@
+import os
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+import tgr.datasets.sst as sst_module
+from tgr.datasets import SST
+from tgr.datasets.sst import parse_tree
+
+TREES = (Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' /
+         'sst' / 'trees').resolve()
+
+COUNTS = {
+    (False, 'train'): 8544,
+    (False, 'dev'): 1101,
+    (False, 'test'): 2210,
+    (True, 'train'): 6920,
+    (True, 'dev'): 872,
+    (True, 'test'): 1821,
+}
+
+FIRST = ("The Rock is destined to be the 21st Century 's new `` Conan '' and "
+         "that he 's going to make a splash even greater than Arnold "
+         "Schwarzenegger , Jean-Claud Van Damme or Steven Segal .")
+
+NBSP_TOKEN = '8\xa01\\/2'  # train.txt, line 4342: "(2 8 1\/2)" with U+00A0
+
+
+def leaves_of(line):
+    # Independent reference: the leaves of a PTB line are "(label token)".
+    return re.findall(r'\([0-4] ([^()]+)\)', line)
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    if not TREES.is_dir():
+        pytest.skip(f'SST trees folder {TREES} is absent')
+    root = tmp_path_factory.mktemp('SST')
+    (root / 'raw').symlink_to(TREES, target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope='module')
+def sst(root):
+    # Every variant, processed once for the whole module.
+    return {key: SST(str(root), split=key[1], binary=key[0]) for key in COUNTS}
+
+
+@pytest.mark.parametrize('binary,split', list(COUNTS))
+def test_sst_counts(sst, binary, split):
+    dataset = sst[binary, split]
+    assert len(dataset) == COUNTS[binary, split]
+    assert dataset.num_classes == (2 if binary else 5)
+    assert str(dataset) == f"SST({len(dataset)}, split='{split}', " \
+                           f"binary={binary})"
+
+
+def test_sst_processed_files(sst, root):
+    files = sorted(os.listdir(root / 'processed'))
+    for split in SST.splits:
+        assert f'{split}.pt' in files and f'{split}_binary.pt' in files
+    assert not [f for f in files if f.endswith('.tmp')]
+    # A second construction loads the processed file, no processing:
+    path = root / 'processed' / 'dev.pt'
+    mtime = path.stat().st_mtime_ns
+    assert len(SST(str(root), split='dev')) == 1101
+    assert path.stat().st_mtime_ns == mtime
+
+
+def test_sst_first_sentence(sst):
+    dataset = sst[False, 'train']
+    data = dataset[0]
+    assert data.num_nodes == 41 and data.edge_index.size(1) == 40
+    for key in ('x', 'y', 'level', 'edge_index', 'child_pos'):
+        assert data[key].dtype == torch.long
+    assert data.root_mask.dtype == torch.bool
+    assert data.root_mask.tolist() == [True] + [False] * 40
+    assert data.y[0] == 3  # "(3 (2 (2 The) (2 Rock)) (4 ...": pre-order
+    assert data.y[:5].tolist() == [3, 2, 2, 2, 4]
+    assert data.x[:2].tolist() == [0, 0]  # Internal nodes.
+    assert dataset.vocab[int(data.x[2])] == 'The'
+    assert dataset.vocab[int(data.x[3])] == 'Rock'
+    assert dataset.decode(data) == FIRST
+    # Leaves at level 0, the root on the top level:
+    assert (data.level[data.x != 0] == 0).all()
+    assert data.level[0] == data.level.max()
+
+    binary = sst[True, 'train'][0]  # Root 3 is kept, as positive.
+    assert binary.y[:5].tolist() == [1, -1, -1, -1, 1]
+    assert torch.equal(binary.x, data.x)
+
+
+def test_sst_vocab(sst):
+    train = sst[False, 'train']
+    assert train.vocab[:2] == ['<pad>', '<unk>']
+    assert len(train.vocab) == len(set(train.vocab)) == 18282
+    assert all(train.word2idx[w] == i for i, w in enumerate(train.vocab))
+    for dataset in sst.values():  # One vocabulary for all splits.
+        assert dataset.vocab == train.vocab
+    # Every train token is known; dev has unknown tokens (id 1):
+    batch = Batch.from_data_list(sst[False, 'dev'])
+    assert int((batch.x == 1).sum()) > 0
+    assert int((Batch.from_data_list(train[:500]).x == 1).sum()) == 0
+
+
+@pytest.mark.parametrize('split', SST.splits)
+def test_sst_leaves_decode_to_the_sentence(sst, split):
+    dataset = sst[False, split]
+    lines = (TREES / f'{split}.txt').read_text(encoding='utf-8').split('\n')
+    lines = [line for line in lines if line]
+    assert len(lines) == len(dataset)
+    step = 1 if split == 'train' else 7
+    for i in range(0, len(dataset), step):
+        words = [w if w in dataset.word2idx else '<unk>'
+                 for w in leaves_of(lines[i])]
+        assert dataset.decode(dataset[i]).split(' ') == words, i
+
+
+def test_sst_nbsp_token(sst):
+    dataset = sst[False, 'train']
+    assert NBSP_TOKEN in dataset.word2idx
+    assert '8' not in dataset.word2idx or dataset.word2idx['8'] != \
+        dataset.word2idx[NBSP_TOKEN]
+    data = dataset[4341]  # train.txt line 4342
+    assert dataset.decode(data) == ('A mimetic approximation of better films '
+                                    'like Contempt and 8\xa01\\/2 .')
+    assert data.x.tolist().count(dataset.word2idx[NBSP_TOKEN]) == 1
+    # Also in a parse of the line alone:
+    _, _, words = parse_tree('(2 (2 8\xa01\\/2) (2 .))')
+    assert words == [None, NBSP_TOKEN, '.']
+
+
+@pytest.mark.parametrize('binary', [False, True])
+def test_sst_valid_binary_trees(sst, binary):
+    dataset = sst[binary, 'train']
+    batch = Batch.from_data_list(dataset)
+    n, (child, parent) = batch.num_nodes, batch.edge_index
+    leaf = batch.x != 0
+
+    # One parent per non-root node, no parent at the roots:
+    num_parents = torch.bincount(child, minlength=n)
+    assert torch.equal(num_parents, (~batch.root_mask).long())
+    assert int(batch.root_mask.sum()) == len(dataset)
+    assert torch.equal(batch.root_mask.nonzero().view(-1), batch.ptr[:-1])
+    # Internal nodes have two children, at positions 0 and 1; leaves none:
+    num_children = torch.bincount(parent, minlength=n)
+    assert torch.equal(num_children, torch.where(leaf, 0, 2))
+    pos_sum = torch.zeros(n, dtype=torch.long).index_add_(
+        0, parent, batch.child_pos)
+    assert torch.equal(pos_sum, torch.where(leaf, 0, 1))
+    # Pre-order: a left child is the node right after its parent.
+    assert torch.equal(batch.child_pos == 0, child == parent + 1)
+    # Edges stay within a graph; levels fit the edges (leaves at 0, a parent
+    # one above its highest child):
+    assert torch.equal(batch.batch[child], batch.batch[parent])
+    assert (batch.level[leaf] == 0).all()
+    top = torch.zeros(n, dtype=torch.long).scatter_reduce_(
+        0, parent, batch.level[child], 'amax')
+    assert torch.equal(batch.level[~leaf], top[~leaf] + 1)
+    # Labels:
+    labels = {-1, 0, 1} if binary else {0, 1, 2, 3, 4}
+    assert set(batch.y.unique().tolist()) <= labels
+    assert (batch.y[batch.root_mask] >= 0).all()
+
+
+def test_sst_binary_labels_follow_fine_grained(sst):
+    for split in SST.splits:
+        fine = [d for d in sst[False, split] if d.y[0] != 2]
+        binary = sst[True, split]
+        assert len(fine) == len(binary)
+        y = torch.cat([d.y for d in fine])
+        expected = torch.where(y < 2, 0, torch.where(y > 2, 1, -1))
+        assert torch.equal(torch.cat([d.y for d in binary]), expected)
+
+
+def test_sst_batch_keeps_child_pos_and_level(sst):
+    dataset = sst[False, 'dev']
+    data_list = [dataset[i] for i in range(5)]
+    batch = Batch.from_data_list(data_list)
+    for key in ('child_pos', 'level', 'x', 'y', 'root_mask'):
+        assert torch.equal(batch[key], torch.cat([d[key] for d in data_list]))
+    offsets = batch.ptr[:-1].repeat_interleave(
+        torch.tensor([d.edge_index.size(1) for d in data_list]))
+    assert torch.equal(batch.edge_index,
+                       torch.cat([d.edge_index for d in data_list], 1) +
+                       offsets)
+    assert torch.equal(batch.root_mask.nonzero().view(-1), batch.ptr[:-1])
+
+
+GOOD = '(3 (2 (2 The) (2 Rock)) (4 (2 rocks) (2 .)))'
+
+
+@pytest.mark.parametrize('line,match', [
+    ('(3 (2 The) (2 Rock)', "1 unclosed '\\('"),
+    ('(3 (2 The) (2 Rock)))', "unexpected '\\)'"),
+    ('(3 (2 The)) ', 'node 0 has 1 child'),
+    ('(3 (2 The) (2 Rock) (2 rocks))', 'more than two children'),
+    ('(7 (2 The) (2 Rock))', "label in 0-4 after '\\(' \\(got '7'\\)"),
+    ('(3 (2 The Rock) (2 rocks))', "unexpected token 'Rock'"),
+    ('(3 The (2 Rock))', 'both a token and a subtree'),
+    ('(3 (2 The) (2 Rock)) (2 x)', "unexpected '\\(' after the end"),
+    ('The (2 Rock)', "unexpected token 'The' outside"),
+    ('(3 ())', "expected a label"),
+])
+def test_parse_tree_errors(line, match):
+    with pytest.raises(ValueError, match="'f.txt', line 7: " + match):
+        parse_tree(line, 'f.txt', 7)
+
+
+def test_parse_tree_binary():
+    parent, label, word = parse_tree(GOOD)
+    assert parent == [-1, 0, 1, 1, 0, 4, 4]
+    assert label == [3, 2, 2, 2, 4, 2, 2]
+    assert word == [None, None, 'The', 'Rock', None, 'rocks', '.']
+
+
+def test_sst_malformed_file(tmp_path):
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    (raw / 'train.txt').write_text(f'{GOOD}\n(3 (2 The) (2 Rock)\n{GOOD}\n')
+    (raw / 'dev.txt').write_text(GOOD + '\n')
+    (raw / 'test.txt').write_text(GOOD + '\n')
+    for split in ('train', 'dev'):  # dev needs the vocabulary of train.txt
+        with pytest.raises(ValueError, match=r"train\.txt', line 2: 1 "
+                           r"unclosed"):
+            SST(str(tmp_path), split=split)
+    processed = tmp_path / 'processed'
+    assert not processed.exists() or os.listdir(processed) == []
+
+    # Fixed, it processes; an error in the dev file names the dev file:
+    (raw / 'train.txt').write_text(f'{GOOD}\n{GOOD}\n')
+    (raw / 'dev.txt').write_text(f'{GOOD}\n\n(3 (2 a) (9 b))\n')
+    assert len(SST(str(tmp_path), split='train')) == 2
+    with pytest.raises(ValueError, match=r"dev\.txt', line 3: expected a "
+                       r"label"):
+        SST(str(tmp_path), split='dev')
+    assert sorted(os.listdir(processed)) == ['pre_filter.pt',
+                                             'pre_transform.pt', 'train.pt']
+
+
+def test_sst_atomic_save(tmp_path, monkeypatch):
+    path = tmp_path / 'train.pt'
+    path.write_bytes(b'old')
+
+    def broken_save(obj, f):
+        f.write(b'partial')
+        raise KeyboardInterrupt  # e.g. Ctrl-C in the middle of a write
+
+    monkeypatch.setattr(sst_module.torch, 'save', broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        sst_module._atomic_torch_save({'a': 1}, str(path))
+    assert os.listdir(tmp_path) == ['train.pt']
+    assert path.read_bytes() == b'old'
+
+
+def test_sst_missing_raw_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match='trainDevTestTrees_PTB.zip'):
+        SST(str(tmp_path / 'a'))
+    (tmp_path / 'b').mkdir()
+    (tmp_path / 'b' / 'raw').symlink_to(tmp_path / 'nowhere')
+    with pytest.raises(FileNotFoundError, match='raw'):
+        SST(str(tmp_path / 'b'))
+
+
+def test_sst_bad_split(tmp_path):
+    with pytest.raises(ValueError, match="'SST' expects 'split'"):
+        SST(str(tmp_path), split='valid')
