@@ -16,7 +16,8 @@ def test_add_sibling_order():
     # Forward: parent and previous sibling first.
     assert data.level.tolist() == [0, 3, 1, 2, 4]
     # Backward: first child (2 for node 0, 4 for node 1) and next sibling.
-    assert data.rev_level.tolist() == [3, 1, 2, 1, 0]
+    # Dependencies 4 -> 1 -> 3 -> 2 -> 0.
+    assert data.rev_level.tolist() == [4, 1, 3, 2, 0]
     data = AddSiblingOrder(time_attr=None)(Data(edge_index=edge_index,
                                                 time=time, num_nodes=5))
     assert data.sibling_index.tolist() == [[1, 2], [2, 3]]
