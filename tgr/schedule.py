@@ -296,11 +296,22 @@ class LevelSchedule:
     """
     __slots__ = ('num_nodes', 'num_levels', 'level', 'perm', 'rank',
                  'edge_perm', 'src', 'dst', 'dst_local', 'node_ptr',
-                 'edge_ptr')
+                 'edge_ptr', '_edges')
 
     def __init__(self, **kwargs):
-        for key in self.__slots__:
+        for key in self.__slots__[:-1]:
             setattr(self, key, kwargs[key])
+        self._edges = None
+
+    def level_edges(self) -> List[tuple]:
+        r"""Per level, the views :obj:`(src, dst_local)` of the edges into
+        it (made once and cached, so the level loop does not slice)."""
+        if self._edges is None:
+            p = self.edge_ptr
+            self._edges = [(self.src[p[i]:p[i + 1]],
+                            self.dst_local[p[i]:p[i + 1]])
+                           for i in range(self.num_levels)]
+        return self._edges
 
     @property
     def num_edges(self) -> int:
@@ -313,7 +324,7 @@ class LevelSchedule:
     def to(self, device) -> 'LevelSchedule':
         r"""Returns a copy of the schedule on :obj:`device`."""
         kwargs = {}
-        for key in self.__slots__:
+        for key in self.__slots__[:-1]:
             value = getattr(self, key)
             kwargs[key] = value.to(device) if isinstance(value,
                                                          Tensor) else value
@@ -451,6 +462,8 @@ class _LevelRecurrence(torch.autograd.Function):
         else:
             leaves = [p.detach() for p in params]
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
+        level_edges = sched.level_edges()
+        node_in_d = node_in.detach()
         graphs = []
         for lvl in range(sched.num_levels):
             a, b = node_ptr[lvl], node_ptr[lvl + 1]
@@ -458,18 +471,18 @@ class _LevelRecurrence(torch.autograd.Function):
                 graphs.append(None)
                 continue
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
-            src_state = states.index_select(0, sched.src[ea:eb])
-            ni = node_in[a:b].detach()
+            src_l, dst_l = level_edges[lvl]
+            src_state = states.index_select(0, src_l)
+            ni = node_in_d[a:b]
             ei = edge_in[ea:eb].detach() if edge_in is not None else None
-            aux_l = tuple(t[ea:eb] for t in aux)
-            dst_l = sched.dst_local[ea:eb]
+            aux_l = tuple(t[ea:eb] for t in aux) if aux else ()
             if manual:
                 out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
                                           leaves)
                 graphs.append(saved if record else None)
             elif record:
                 src_state.requires_grad_()
-                ni.requires_grad_()
+                ni = ni.detach().requires_grad_()
                 if ei is not None:
                     ei.requires_grad_()
                 with torch.enable_grad():
@@ -477,7 +490,7 @@ class _LevelRecurrence(torch.autograd.Function):
                 graphs.append((out, ni, src_state, ei))
             else:
                 out = step(ni, src_state, dst_l, ei, aux_l, leaves)
-            states[a:b] = out.detach()
+            states[a:b] = out
         if record:
             ctx.graphs = graphs
             ctx.leaves = leaves
@@ -494,6 +507,7 @@ class _LevelRecurrence(torch.autograd.Function):
         node_in, edge_in, states = ctx.saved_tensors
         manual = isinstance(step, LevelStep)
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
+        level_edges = sched.level_edges()
         grad = grad_states.clone()
         grad_node = torch.zeros_like(node_in)
         grad_edge = torch.zeros_like(edge_in) if edge_in is not None else None
@@ -506,13 +520,14 @@ class _LevelRecurrence(torch.autograd.Function):
                 continue
             a, b = node_ptr[lvl], node_ptr[lvl + 1]
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
+            src_l, dst_l = level_edges[lvl]
             if manual:
-                idx = sched.src[ea:eb]
                 g_node, g_src, g_edge, g_par = step.backward(
-                    record, grad[a:b], node_in[a:b], states.index_select(
-                        0, idx), sched.dst_local[ea:eb],
+                    record, grad[a:b], node_in[a:b],
+                    states.index_select(0, src_l), dst_l,
                     edge_in[ea:eb] if edge_in is not None else None,
-                    tuple(t[ea:eb] for t in ctx.aux), leaves)
+                    tuple(t[ea:eb] for t in ctx.aux) if ctx.aux else (),
+                    leaves)
             else:
                 out, ni, src_state, ei = record
                 inputs = [ni, src_state] + ([ei] if ei is not None else []) \
@@ -531,7 +546,7 @@ class _LevelRecurrence(torch.autograd.Function):
             if g_node is not None:
                 grad_node[a:b] = g_node
             if g_src is not None and eb > ea:
-                grad.index_add_(0, sched.src[ea:eb], g_src)
+                grad.index_add_(0, src_l, g_src)
             if g_edge is not None:
                 grad_edge[ea:eb] = g_edge
             for i, g in enumerate(g_par):

@@ -9,6 +9,11 @@ from ..schedule import (LevelSchedule, LevelStep, check_single_parent,
 from ..utils import scatter
 
 
+# Derivatives of sigmoid and tanh from their outputs, one fused op each.
+_sigmoid_backward = torch.ops.aten.sigmoid_backward
+_tanh_backward = torch.ops.aten.tanh_backward
+
+
 class _ChildSumStep(LevelStep):
     # One level of the Child-Sum Tree-LSTM, with its backward written out.
     # xw = [W_i x; W_o x; W_u x; W_f x] + b for the level's nodes,
@@ -38,12 +43,11 @@ class _ChildSumStep(LevelStep):
         i, o = io[:, :d], io[:, d:]
         h_k, c_k = src_state[:, :d], src_state[:, d:]
         gh, gc = grad[:, :d], grad[:, d:]
-        gc = torch.addcmul(gc, gh, o * (1 - tc * tc))  # through h = o tanh c
-        g_io = torch.cat([gc * u, gh * tc], dim=1) * io * (1 - io)
-        g_u = gc * i * (1 - u * u)
-        g_iou = torch.cat([g_io, g_u], dim=1)
+        gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
+        g_io = _sigmoid_backward(torch.cat([gc * u, gh * tc], dim=1), io)
+        g_iou = torch.cat([g_io, _tanh_backward(gc * i, u)], dim=1)
         gc_e = gc.index_select(0, dst_local)
-        g_f = gc_e * c_k * f * (1 - f)
+        g_f = _sigmoid_backward(gc_e * c_k, f)
         g_hk = torch.addmm((g_iou @ w_iou).index_select(0, dst_local), g_f,
                            w_f)
         g_node = torch.cat([g_iou, scatter(g_f, dst_local, n)], dim=1)
@@ -87,12 +91,11 @@ class _NAryStep(LevelStep):
         num_children = w_f.size(0) // d
         i, o = io[:, :d], io[:, d:]
         gh, gc = grad[:, :d], grad[:, d:]
-        gc = torch.addcmul(gc, gh, o * (1 - tc * tc))  # through h = o tanh c
-        g_io = torch.cat([gc * u, gh * tc], dim=1) * io * (1 - io)
-        g_u = gc * i * (1 - u * u)
-        g_iou = torch.cat([g_io, g_u], dim=1)
+        gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
+        g_io = _sigmoid_backward(torch.cat([gc * u, gh * tc], dim=1), io)
+        g_iou = torch.cat([g_io, _tanh_backward(gc * i, u)], dim=1)
         gc = gc.unsqueeze(1)
-        g_f = (gc * c_cat * f * (1 - f)).view(n, num_children * d)
+        g_f = _sigmoid_backward(gc * c_cat, f).view(n, num_children * d)
         g_h = torch.addmm(g_iou @ w_iou, g_f, w_f)
         g_slots = torch.cat([g_h.view(n, num_children, d), gc * f], dim=2)
         g_src = g_slots.view(n * num_children, 2 * d).index_select(0, slot)
