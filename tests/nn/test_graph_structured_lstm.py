@@ -269,3 +269,23 @@ def test_errors():
         layer(x.long(), torch.tensor([[0], [1]]))
     with pytest.raises(ValueError, match='levels that do not fit'):
         layer(x, torch.tensor([[0], [1]]), level=torch.tensor([1, 0, 0, 0]))
+
+
+def test_gradients_match_reference():
+    n = 40
+    edge_index, time = random_thread(n, seed=4, num_roots=3, ties=True)
+    layer = make()
+    x = torch.randn(n, 5, dtype=torch.double, requires_grad=True)
+    w = torch.randn(n, 6, dtype=torch.double)
+
+    def loss(h, c):
+        return (h * w).sum() + c.pow(2).sum()
+
+    loss(*layer(x, edge_index, time=time, return_cell=True)).backward()
+    grads = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
+    x.grad = None
+    layer.zero_grad()
+    loss(*reference(layer, x, edge_index, time)).backward()
+    ref = [x.grad] + [p.grad for p in layer.parameters()]
+    for g, r in zip(grads, ref):
+        assert torch.allclose(g, r)

@@ -1,37 +1,70 @@
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import Linear, MessagePassing
 
-from ..schedule import (LevelSchedule, build_schedule, check_edge_index,
-                        check_node_features, check_single_parent,
-                        parent_sibling_dependencies, propagate_levels,
-                        sibling_order)
+from ..schedule import (LevelSchedule, LevelStep, build_schedule,
+                        check_edge_index, check_node_features,
+                        check_single_parent, parent_sibling_dependencies,
+                        propagate_levels, sibling_order)
+from ..utils import scatter
 
 
-def _gs_step(xw: Tensor, src_state: Tensor, dst_local: Tensor,
-             edge_in: Optional[Tensor], aux: Tuple[Tensor, ...],
-             params: List[Tensor]) -> Tensor:
+# Derivatives of sigmoid and tanh from their outputs, one fused op each.
+_sigmoid_backward = torch.ops.aten.sigmoid_backward
+_tanh_backward = torch.ops.aten.tanh_backward
+
+
+class _GSStep(LevelStep):
     # One level of one direction. Every node has at most one hierarchical
     # (relation 0: parent, or first child backwards) and one temporal
     # (relation 1: previous sibling, or next sibling backwards) predecessor;
     # a missing one is replaced by the learned initial state of its relation.
-    w_rec, init = params  # (5d, 2d) = [V | U], (2, 2d) = [h0 | c0] per rel.
-    (rel, ) = aux
-    n, d = xw.size(0), w_rec.size(1) // 2
-    slots = init.unsqueeze(0).expand(n, 2, 2 * d).reshape(n * 2, 2 * d)
-    slots = slots.index_copy(0, dst_local * 2 + rel, src_state)
-    slots = slots.view(n, 2, 2 * d)
-    h_in = slots[..., :d].reshape(n, 2 * d)  # [h_pi | h_p]
-    c_pi, c_p = slots[:, 0, d:], slots[:, 1, d:]
-    pre = torch.addmm(xw, h_in, w_rec.t())
-    gates = torch.sigmoid(pre[:, :4 * d])
-    i, f, g, o = gates.split(d, dim=1)
-    c = f * c_p + g * c_pi + i * torch.tanh(pre[:, 4 * d:])
-    h = o * torch.tanh(c)
-    return torch.cat([h, c], dim=1)
+    # Parameters: w_rec (5d, 2d) = [V | U], init (2, 2d) = [h0 | c0] per
+    # relation. Gate order in xw and w_rec: i, f, g, o, c~.
+    def forward(self, xw, src_state, dst_local, edge_in, aux, params):
+        w_rec, init = params
+        (rel, ) = aux
+        n, d = xw.size(0), w_rec.size(1) // 2
+        slot = dst_local * 2 + rel
+        slots = init.unsqueeze(0).expand(n, 2, 2 * d).reshape(n * 2, 2 * d)
+        slots = slots.index_copy(0, slot, src_state).view(n, 2, 2 * d)
+        h_in = slots[..., :d].reshape(n, 2 * d)  # [h_pi | h_p]
+        c_pi, c_p = slots[:, 0, d:], slots[:, 1, d:]
+        pre = torch.addmm(xw, h_in, w_rec.t())
+        gates = torch.sigmoid(pre[:, :4 * d])
+        i, f, g, o = gates.split(d, dim=1)
+        c_tilde = torch.tanh(pre[:, 4 * d:])
+        c = f * c_p + g * c_pi + i * c_tilde
+        tc = torch.tanh(c)
+        h = o * tc
+        saved = (gates, c_tilde, tc, h_in, c_pi, c_p, slot, rel)
+        return torch.cat([h, c], dim=1), saved
+
+    def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
+                 params):
+        w_rec, init = params
+        gates, c_tilde, tc, h_in, c_pi, c_p, slot, rel = saved
+        n, d = xw.size(0), w_rec.size(1) // 2
+        i, f, g, o = gates.split(d, dim=1)
+        gh, gc = grad[:, :d], grad[:, d:]
+        gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
+        g_gates = _sigmoid_backward(
+            torch.cat([gc * c_tilde, gc * c_p, gc * c_pi, gh * tc], dim=1),
+            gates)
+        g_pre = torch.cat([g_gates, _tanh_backward(gc * i, c_tilde)], dim=1)
+        g_h = (g_pre @ w_rec).view(n, 2, d)  # [g_h_pi | g_h_p]
+        g_c = torch.stack([gc * g, gc * f], dim=1)  # [g_c_pi | g_c_p]
+        g_slots = torch.cat([g_h, g_c], dim=2).view(n * 2, 2 * d)
+        g_src = g_slots.index_select(0, slot)
+        # Slots not filled by an edge held the initial states:
+        g_init = g_slots.view(n, 2, 2 * d).sum(dim=0) - scatter(g_src, rel, 2)
+        return g_pre, g_src, None, [(g_pre, h_in), g_init]
+
+
+_gs_step = _GSStep()
 
 
 class GraphStructuredLSTM(MessagePassing):
