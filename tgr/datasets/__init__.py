@@ -1,5 +1,12 @@
 r"""Loaders for the published formats of the datasets the examples use."""
 from .sst import SST
 from .code_trees import OGBCode2, PythonCodeTrees, from_ogb_code2
+from .reddit import RedditThreads, SyntheticRedditThreads
+from .ntu_rgbd import NTURGBD, from_stgcn_array
+from .msr_action3d import MSRAction3D
+from .synthetic_skeleton import SyntheticSkeletonActions
 
-__all__ = ['SST', 'PythonCodeTrees', 'OGBCode2', 'from_ogb_code2']
+__all__ = ['SST', 'PythonCodeTrees', 'OGBCode2', 'from_ogb_code2',
+           'RedditThreads', 'SyntheticRedditThreads',
+           'NTURGBD', 'from_stgcn_array', 'MSRAction3D',
+           'SyntheticSkeletonActions']
