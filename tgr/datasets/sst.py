@@ -84,8 +84,6 @@ def parse_tree(line: str, path: str = '<string>', lineno: int = 1,
                     fail(f"node {top} has more than two children (SST trees "
                          f"are binary)")
                 num_children[top] += 1
-            elif parent:
-                fail('more than one tree on the line')
             parent.append(stack[-1] if stack else -1)
             label.append(_LABELS[tokens[i + 1]])
             word.append(None)
@@ -337,19 +335,34 @@ class SST(InMemoryDataset):
                      num_nodes=num_nodes)
         level = AddLevels()(union).level
 
+        edge_index = torch.stack([child, parent])
+        if self.pre_filter is None and self.pre_transform is None:
+            # Fast path: the collated form that InMemoryDataset.collate would
+            # give for the list of trees (checked by the tests), without
+            # building one Data object per tree.
+            eptr = ptr - torch.arange(ptr.numel())  # n - 1 edges per tree
+            data = Data(x=x, edge_index=edge_index, y=y, child_pos=child_pos,
+                        root_mask=root_mask, level=level,
+                        num_nodes=num_nodes)
+            data._store._num_nodes = size.tolist()
+            slices = dict(x=ptr, edge_index=eptr, y=ptr, child_pos=eptr,
+                          root_mask=ptr, level=ptr)
+            _atomic_torch_save((data.to_dict(), slices, Data, vocab),
+                               self.processed_paths[0])
+            return
+
         data_list = []
         for i, (a, b) in enumerate(zip(ptr[:-1].tolist(), ptr[1:].tolist())):
             ea, eb = a - i, b - i - 1  # A tree of n nodes has n - 1 edges.
-            data = Data(x=x[a:b], edge_index=torch.stack(
-                [child[ea:eb], parent[ea:eb]]), child_pos=child_pos[ea:eb],
-                        y=y[a:b], root_mask=root_mask[a:b],
-                        level=level[a:b], num_nodes=b - a)
+            data = Data(x=x[a:b], edge_index=edge_index[:, ea:eb],
+                        y=y[a:b], child_pos=child_pos[ea:eb],
+                        root_mask=root_mask[a:b], level=level[a:b],
+                        num_nodes=b - a)
             if self.pre_filter is not None and not self.pre_filter(data):
                 continue
             if self.pre_transform is not None:
                 data = self.pre_transform(data)
             data_list.append(data)
-
         self.save(data_list, self.processed_paths[0], vocab)
 
     @classmethod
