@@ -1,9 +1,12 @@
+from contextlib import contextmanager
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils._python_dispatch import TorchDispatchMode
 
+import tgr.schedule
 from tgr.schedule import (LevelSchedule, build_schedule, check_edge_index,
                           layer_schedule, propagate_levels,
                           topological_levels)
@@ -24,6 +27,22 @@ def longest_path_levels(edge_index, num_nodes):
     return torch.tensor(level, dtype=torch.long)
 
 
+@contextmanager
+def peeling(path):
+    # 'lists': CPU graphs below the threshold take the Python-list path;
+    # 'tensors': every graph takes the tensor peeling used on GPUs and for
+    # large graphs.
+    old = tgr.schedule.SMALL_GRAPH
+    tgr.schedule.SMALL_GRAPH = old if path == 'lists' else -1
+    try:
+        yield
+    finally:
+        tgr.schedule.SMALL_GRAPH = old
+
+
+PATHS = ['lists', 'tensors']
+
+
 @st.composite
 def forests(draw):
     num_nodes = draw(st.integers(0, 40))
@@ -37,27 +56,38 @@ def forests(draw):
     return torch.tensor([src, dst], dtype=torch.long).view(2, -1), num_nodes
 
 
+@pytest.mark.parametrize('path', PATHS)
 @settings(max_examples=60, deadline=None)
-@given(forests())
-def test_levels_on_random_forests(forest):
+@given(forest=forests())
+def test_levels_on_random_forests(path, forest):
     edge_index, num_nodes = forest
-    level = topological_levels(edge_index, num_nodes)
+    with peeling(path):
+        level = topological_levels(edge_index, num_nodes)
     assert level.shape == (num_nodes, )
     if edge_index.numel() > 0:
         assert bool((level[edge_index[0]] < level[edge_index[1]]).all())
     assert torch.equal(level, longest_path_levels(edge_index, num_nodes))
 
 
+@pytest.mark.parametrize('path', PATHS)
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 30), st.integers(0, 80), st.integers(0, 10**6))
-def test_levels_on_random_dags(num_nodes, num_edges, seed):
+@given(num_nodes=st.integers(1, 30), num_edges=st.integers(0, 80),
+       seed=st.integers(0, 10**6))
+def test_levels_on_random_dags(path, num_nodes, num_edges, seed):
     num_edges = min(num_edges, num_nodes * (num_nodes - 1) // 2)
     edge_index = random_dag(num_nodes, num_edges, seed)
-    level = topological_levels(edge_index, num_nodes)
+    with peeling(path):
+        level = topological_levels(edge_index, num_nodes)
     assert torch.equal(level, longest_path_levels(edge_index, num_nodes))
 
 
-def test_levels_of_known_graphs():
+@pytest.mark.parametrize('path', PATHS)
+def test_levels_of_known_graphs(path):
+    with peeling(path):
+        _known_graphs()
+
+
+def _known_graphs():
     assert topological_levels(chain(5), 5).tolist() == [0, 1, 2, 3, 4]
     star = torch.tensor([[1, 2, 3, 4], [0, 0, 0, 0]])
     assert topological_levels(star, 5).tolist() == [1, 0, 0, 0, 0]
@@ -73,7 +103,13 @@ def test_levels_of_known_graphs():
     assert topological_levels(ei, 2).tolist() == [0, 1]
 
 
-def test_cycle_errors():
+@pytest.mark.parametrize('path', PATHS)
+def test_cycle_errors(path):
+    with peeling(path):
+        _cycle_errors()
+
+
+def _cycle_errors():
     ei = torch.tensor([[0, 1, 2, 2], [1, 2, 0, 3]])  # 0->1->2->0, 3 behind
     with pytest.raises(ValueError, match=r'4 node\(s\) lie on or behind '
                        r'cycles \(node [012] is on a cycle\)'):
