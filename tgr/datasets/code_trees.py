@@ -21,8 +21,8 @@ Every graph holds, as in ``ogbg-code2``:
 - :obj:`y`: the name's sub-tokens as a list of strings (a
   :class:`~torch_geometric.data.Batch` holds a list of such lists); turn it
   into a fixed-length id tensor with :func:`encode_subtokens`;
-- :obj:`level`: the bottom-up topological level of every node (its height
-  above the deepest leaf under it), from
+- :obj:`level`: the bottom-up topological level of every node (the length
+  of the longest path from it down to a leaf), from
   :class:`tgr.transforms.AddLevels` with :obj:`flow="target_to_source"`,
   ready for :obj:`ChildSumTreeLSTM(..., flow="target_to_source")(x,
   edge_index, level=batch.level)`. A top-down pass (every node depending on
@@ -66,7 +66,9 @@ NONE_TOKEN = '__NONE__'
 EOS_TOKEN = '__EOS__'
 SPLITS = ('train', 'valid', 'test')
 
-#: Directory names never entered when collecting source files.
+#: Directory names never entered when collecting source files (tests, with
+#: lib2to3's deliberately broken test data, IDLE, installed and vendored
+#: packages).
 EXCLUDED_DIRS = frozenset({
     'test', 'tests', 'idlelib', 'site-packages', 'dist-packages', '_vendor',
     '__pycache__'
@@ -151,7 +153,9 @@ def decode_subtokens(arr: Tensor, idx2vocab: Sequence[str]) -> List[List[str]]:
     each cut at its first :obj:`"__EOS__"` (OGB's :obj:`decode_arr_to_seq`).
     """
     eos = len(idx2vocab) - 1
-    assert idx2vocab[eos] == EOS_TOKEN
+    if eos < 0 or idx2vocab[eos] != EOS_TOKEN:
+        raise ValueError(f"'decode_subtokens' expects '{EOS_TOKEN}' last in "
+                         f"'idx2vocab', as 'subtoken_vocab' builds it")
     out = []
     for row in arr.tolist():
         if eos in row:
