@@ -47,6 +47,7 @@ from torch_geometric.data import Data, InMemoryDataset
 from tqdm import tqdm
 
 from ..transforms import AddLevels
+from ._io import atomic_json_dump, atomic_torch_save
 
 __all__ = [
     'PythonCodeTrees',
@@ -262,16 +263,11 @@ def _save_atomic(data_list: List[Data], path: str) -> None:
         data, slices = InMemoryDataset.collate(data_list)
     else:  # collate() needs one graph; an empty split has no slices
         data, slices = Data(), {}
-    tmp = f'{path}.tmp{os.getpid()}'
-    torch.save((data.to_dict(), slices, data.__class__), tmp)
-    os.replace(tmp, path)
+    atomic_torch_save((data.to_dict(), slices, data.__class__), path)
 
 
 def _save_json_atomic(obj: dict, path: str) -> None:
-    tmp = f'{path}.tmp{os.getpid()}'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    atomic_json_dump(obj, path)
 
 
 # Datasets ####################################################################

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from .skeleton import NTU_LAYOUT
 from .skeleton import pad as pad_frames
 from .skeleton import resample as resample_frames
-from .sst import _atomic_torch_save
+from ._io import atomic_torch_save as _atomic_torch_save
 
 __all__ = [
     'NTURGBD',

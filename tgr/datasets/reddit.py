@@ -15,10 +15,8 @@ import hashlib
 import json
 import lzma
 import math
-import os
 import os.path as osp
 import re
-import uuid
 import zlib
 from collections import Counter
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
@@ -28,6 +26,8 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.io import fs
+
+from ._io import atomic_torch_save as _atomic_torch_save
 
 __all__ = [
     'RedditThreads',
@@ -73,23 +73,6 @@ _MAX_ERRORS = 20  # error messages kept in `info['errors']` with on_error=skip
 
 
 # Helpers #####################################################################
-
-def _atomic_torch_save(obj: Any, path: str) -> None:
-    # Writes to a temporary file in the same folder, then renames it over
-    # `path` (atomic on POSIX and Windows): an interrupted write leaves no
-    # half-written file under `path`.
-    tmp = f'{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp'
-    try:
-        with open(tmp, 'xb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-
 
 def hash_bag_of_words(text: str, num_features: int) -> Dict[int, int]:
     r"""The hashed bag of words of :obj:`text`: the lower-cased word tokens

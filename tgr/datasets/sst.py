@@ -1,7 +1,6 @@
 import os
 import os.path as osp
 import re
-import uuid
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -10,6 +9,7 @@ from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.io import fs
 
 from ..transforms import AddLevels
+from ._io import atomic_torch_save as _atomic_torch_save
 
 _URL = 'https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip'
 
@@ -20,23 +20,6 @@ _TOKEN = re.compile(r'[()]|[^ ()]+')
 _LABELS = {'0': 0, '1': 1, '2': 2, '3': 3, '4': 4}
 
 PAD, UNK = '<pad>', '<unk>'
-
-
-def _atomic_torch_save(obj, path: str) -> None:
-    # Writes to a temporary file in the same folder, then renames it over
-    # `path` (atomic on POSIX and Windows): an interrupted write leaves no
-    # half-written file under `path`.
-    tmp = f'{path}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp'
-    try:
-        with open(tmp, 'xb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def parse_tree(line: str, path: str = '<string>', lineno: int = 1,
