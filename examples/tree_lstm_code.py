@@ -247,7 +247,7 @@ def main():
 
     print(f'\n{args.dataset}, {len(train_ds)} training functions, '
           f'{args.epochs} epochs, hidden {args.hidden}, seed {args.seed}')
-    print(f'| model    | params    | s/epoch | best epoch | valid F1 | '
+    print('| model    | params    | s/epoch | best epoch | valid F1 | '
           'test F1 |')
     print('|----------|-----------|---------|------------|----------|'
           '---------|')

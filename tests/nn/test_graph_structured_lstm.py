@@ -289,3 +289,8 @@ def test_gradients_match_reference():
     ref = [x.grad] + [p.grad for p in layer.parameters()]
     for g, r in zip(grads, ref):
         assert torch.allclose(g, r)
+
+
+def test_aggr_other_than_add_is_refused():
+    with pytest.raises(ValueError, match="supports only aggr='add'"):
+        GraphStructuredLSTM(3, 4, aggr='max')

@@ -409,3 +409,10 @@ def test_nary_errors():
         layer(x, torch.tensor([[3, 3], [0, 1]]))
     with pytest.raises(ValueError, match="'num_children' to be a positive"):
         NAryTreeLSTM(3, 4, num_children=0)
+
+
+@pytest.mark.parametrize('cls', [ChildSumTreeLSTM, NAryTreeLSTM])
+def test_aggr_other_than_add_is_refused(cls):
+    with pytest.raises(ValueError, match=f"'{cls.__name__}' sums over the "
+                       "children and supports only aggr='add'"):
+        cls(3, 4, aggr='mean')

@@ -137,7 +137,11 @@ class GraphStructuredLSTM(MessagePassing):
     """
     def __init__(self, in_channels: int, out_channels: int,
                  bidirectional: bool = True, bias: bool = True, **kwargs):
-        kwargs.setdefault('aggr', 'add')
+        if kwargs.setdefault('aggr', 'add') != 'add':
+            raise ValueError(f"'{self.__class__.__name__}' reads one parent "
+                             f"and one sibling and supports only aggr='add' "
+                             f"(got "
+                             f"{kwargs['aggr']!r})")
         super().__init__(**kwargs)
         self.in_channels = in_channels
         self.out_channels = out_channels

@@ -113,7 +113,10 @@ class _TreeLSTMBase(MessagePassing):
     # the f part), reset, repr and the call into the engine.
     def __init__(self, in_channels: int, out_channels: int,
                  hidden_in: int, f_out: int, bias: bool = True, **kwargs):
-        kwargs.setdefault('aggr', 'add')
+        if kwargs.setdefault('aggr', 'add') != 'add':
+            raise ValueError(f"'{self.__class__.__name__}' sums over the "
+                             f"children and supports only aggr='add' (got "
+                             f"{kwargs['aggr']!r})")
         super().__init__(**kwargs)
         self.in_channels = in_channels
         self.out_channels = out_channels
