@@ -240,19 +240,16 @@ def section_forest(args, device):
 
 def section_code(args, device):
     import tempfile
-    try:
-        from tgr.datasets import PythonCodeTrees
-    except ImportError:
-        print('  [code] tgr.datasets.PythonCodeTrees is not available; skip')
-        return []
+
     from torch_geometric.data import Batch
+
+    from tgr.datasets import PythonCodeTrees
     root = os.path.join(tempfile.gettempdir(), 'tgr_bench_code')
     dataset = PythonCodeTrees(root, split='train', max_files=120)
     data = Batch.from_data_list([dataset[i] for i in range(128)])
-    edge_index = data.edge_index
-    if getattr(dataset, 'parent_to_child', None) or \
-            getattr(data, 'edge_flow', 'child_to_parent') != 'child_to_parent':
-        pass
+    # The dataset stores AST edges parent -> child, as ogb does; the
+    # Child-Sum runs bottom-up, so its dependency edges are child -> parent.
+    edge_index = data.edge_index.flip(0)
     n = data.num_nodes
     dep_levels = build_schedule(edge_index, n).num_levels
     torch.manual_seed(0)
