@@ -22,3 +22,16 @@ def shared_data():
 
 
 os.environ.setdefault('TQDM_DISABLE', '1')
+
+
+@pytest.fixture(scope='session')
+def linked_root(tmp_path_factory):
+    r"""Makes a dataset root in a temporary folder whose ``raw`` links to a
+    read-only folder of real files; skips when that folder is absent."""
+    def make(name: str, raw: Path) -> Path:
+        if not raw.is_dir():
+            pytest.skip(f'{name} folder {raw} is absent')
+        root = tmp_path_factory.mktemp(name)
+        (root / 'raw').symlink_to(raw, target_is_directory=True)
+        return root
+    return make

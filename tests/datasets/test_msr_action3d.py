@@ -30,21 +30,9 @@ def joint(name):
     return MSR_LAYOUT.index(name)
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
-
-
 @pytest.fixture(scope='module')
-def root(tmp_path_factory):
-    if not RAW.is_dir():
-        pytest.skip(f'MSR Action3D folder {RAW} is absent')
-    root = tmp_path_factory.mktemp('MSR')
-    (root / 'raw').symlink_to(RAW, target_is_directory=True)
-    return root
+def root(linked_root):
+    return linked_root('MSR Action3D', RAW)
 
 
 @pytest.fixture(scope='module')

@@ -110,21 +110,9 @@ def rand_joints(gen, n=25, scale=0.1):
             scale).numpy().round(6)
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
-
-
 @pytest.fixture(scope='module')
-def root(tmp_path_factory):
-    if not SKELETONS.is_dir():
-        pytest.skip(f'NTU RGB+D skeleton folder {SKELETONS} is absent')
-    root = tmp_path_factory.mktemp('NTU')
-    (root / 'raw').symlink_to(SKELETONS, target_is_directory=True)
-    return root
+def root(linked_root):
+    return linked_root('NTU RGB+D skeletons', SKELETONS)
 
 
 @pytest.fixture(scope='module')

@@ -22,14 +22,6 @@ F = 16  # A narrow bag of words for the small hand-written files.
 JAN_2006 = 1136073600  # 2006-01-01 00:00:00 UTC
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
-
-
 def comment(cid, parent, link, t, score=1, author='a', body='text', **extra):
     out = dict(id=cid, parent_id=parent, link_id=link, created_utc=t,
                score=score, ups=score, controversiality=0, gilded=0,
@@ -88,12 +80,9 @@ def many_threads(num_threads, seed=0, start=1000):
 # Real dumps ##################################################################
 
 @pytest.fixture(scope='module')
-def real(tmp_path_factory):
-    if not DUMPS.is_dir():
-        pytest.skip(f'Pushshift dumps folder {DUMPS} is absent')
+def real(linked_root):
     pytest.importorskip('zstandard')
-    root = tmp_path_factory.mktemp('Reddit')
-    (root / 'raw').symlink_to(DUMPS, target_is_directory=True)
+    root = linked_root('Pushshift dumps', DUMPS)
     return {split: RedditThreads(str(root), split=split)
             for split in RedditThreads.splits}
 

@@ -35,22 +35,8 @@ def leaves_of(line):
 
 
 @pytest.fixture(scope='module')
-def root(tmp_path_factory):
-    if not TREES.is_dir():
-        pytest.skip(f'SST trees folder {TREES} is absent')
-    root = tmp_path_factory.mktemp('SST')
-    (root / 'raw').symlink_to(TREES, target_is_directory=True)
-    return root
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    # On a busy 2-core machine, 2 threads make small CPU kernels (argsort,
-    # repeat_interleave, cat) up to 100x slower than one thread.
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
+def root(linked_root):
+    return linked_root('SST trees', TREES)
 
 
 @pytest.fixture(scope='module')

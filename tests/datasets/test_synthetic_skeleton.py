@@ -6,14 +6,6 @@ from tgr.datasets import SyntheticSkeletonActions
 from tgr.datasets.skeleton import NTU_LAYOUT, bone_lengths
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
-
-
 @pytest.fixture(scope='module')
 def train():
     return SyntheticSkeletonActions(num_samples=120, num_classes=6,

@@ -1,0 +1,517 @@
+import io
+from collections import deque
+
+import pytest
+import torch
+from torch.func import functional_call
+from torch_geometric.data import Batch, Data
+
+from tgr.nn import (AGCLSTM, AGCLSTMCell, SpatialGraphConv, hop_distance,
+                    skeleton_partition)
+from tgr.testing import random_forest
+
+# A 7-joint stick figure: 0 pelvis, 1 chest (the centre), 2 head, 3 left
+# hand, 4 right hand, 5 left foot, 6 right foot.
+STICK_BONES = [(0, 1), (1, 2), (1, 3), (1, 4), (0, 5), (0, 6)]
+STICK_CENTER = 1
+
+
+def both_ways(bones):
+    bones = torch.tensor(bones, dtype=torch.long).t()
+    return torch.cat([bones, bones.flip(0)], dim=1)
+
+
+def stick(x=None, T=5, C=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    if x is None:
+        x = torch.randn(7, T, C, generator=gen, dtype=torch.double)
+    center = torch.zeros(7, dtype=torch.bool)
+    center[STICK_CENTER] = True
+    return Data(x=x, edge_index=both_ways(STICK_BONES), center=center)
+
+
+def random_skeleton(n, T=5, C=3, seed=0):
+    # A random tree of n joints, its centre a random joint.
+    edge_index = random_forest(n, seed=seed)
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    gen = torch.Generator().manual_seed(seed)
+    center = torch.zeros(n, dtype=torch.bool)
+    center[int(torch.randint(n, (1, ), generator=gen))] = True
+    x = torch.randn(n, T, C, generator=gen, dtype=torch.double)
+    return Data(x=x, edge_index=edge_index, center=center)
+
+
+def with_partition(data):
+    data.partition = skeleton_partition(data.edge_index, data.center)
+    return data
+
+
+# Independent references, from the equations in the docstrings. #############
+def bfs_hops(edge_index, center, n):
+    nbrs = [[] for _ in range(n)]
+    for u, v in edge_index.t().tolist():
+        nbrs[u].append(v)
+        nbrs[v].append(u)
+    dist = [-1] * n
+    queue = deque()
+    for c in center.nonzero().view(-1).tolist():
+        dist[c] = 0
+        queue.append(c)
+    while queue:
+        u = queue.popleft()
+        for v in nbrs[u]:
+            if dist[v] < 0:
+                dist[v] = dist[u] + 1
+                queue.append(v)
+    return dist
+
+
+def dense_subsets(edge_index, center, n, dtype=torch.double):
+    # A_root, A_centripetal, A_centrifugal, each row i normalised by the
+    # size of i's whole neighbourhood (itself and its bone neighbours).
+    dist = bfs_hops(edge_index, center, n)
+    nbrs = [[] for _ in range(n)]
+    for j, i in edge_index.t().tolist():  # message j -> i
+        nbrs[i].append(j)
+    A = torch.zeros(3, n, n, dtype=dtype)
+    for i in range(n):
+        deg = 1 + len(nbrs[i])
+        A[0, i, i] += 1 / deg
+        for j in nbrs[i]:
+            k = 0 if dist[j] == dist[i] else (1 if dist[j] < dist[i] else 2)
+            A[k, i, j] += 1 / deg
+    return A
+
+
+def dense_conv(A, x, lin):
+    # sum_k A_k X W_k^T + b, on the node dimension 0 of x (N, *, C).
+    C = x.size(-1)
+    out = 0
+    for k in range(3):
+        W_k = lin.weight[:, k * C:(k + 1) * C]
+        out = out + torch.einsum('ij,j...c,oc->i...o', A[k], x, W_k)
+    return out + (lin.bias if lin.bias is not None else 0)
+
+
+def reference_cell(cell, A, x, batch, state):
+    # One step of eq. (1) with per-gate weight blocks and the attention per
+    # sample, joint by joint.
+    d = cell.out_channels
+    n = x.size(0)
+    gx = dense_conv(A, x, cell.conv_x.lin)
+    if state is None:
+        h_prev, c_prev = x.new_zeros(n, d), x.new_zeros(n, d)
+    else:
+        h_prev, c_prev = state
+    gh = dense_conv(A, h_prev, cell.conv_h.lin)
+    pre_i, pre_f, pre_o, pre_u = (gx + gh).split(d, dim=1)
+    i, f, o = torch.sigmoid(pre_i), torch.sigmoid(pre_f), torch.sigmoid(pre_o)
+    u = torch.tanh(pre_u)
+    c = f * c_prev + i * u
+    h_hat = o * torch.tanh(c)
+    att = cell.att
+    W, W_h, b_s = att.lin_query.weight, att.lin_h.weight, att.lin_h.bias
+    W_q, U_s, b_u = att.lin_q.weight, att.lin_score.weight, att.lin_score.bias
+    alpha = x.new_zeros(n)
+    for b in batch.unique().tolist():
+        joints = (batch == b).nonzero().view(-1).tolist()
+        q = torch.relu(sum(W @ h_hat[j] for j in joints))
+        for j in joints:
+            s = torch.tanh(W_h @ h_hat[j] + W_q @ q + b_s)
+            alpha[j] = torch.sigmoid(U_s @ s + b_u)[0]
+    h = alpha.unsqueeze(1) * h_hat + h_hat
+    return h, c, alpha
+
+
+def make(cls, in_channels=3, out_channels=4, **kwargs):
+    torch.manual_seed(12345)
+    return cls(in_channels, out_channels, **kwargs).double()
+
+
+def three_samples(T=5, C=3):
+    data_list = [with_partition(stick(T=T, C=C, seed=1)),
+                 with_partition(random_skeleton(11, T=T, C=C, seed=2)),
+                 with_partition(stick(T=T, C=C, seed=3))]
+    return data_list, Batch.from_data_list(data_list)
+
+
+# Structure ##################################################################
+@pytest.mark.parametrize('seed', range(4))
+def test_hop_distance_and_partition_match_bfs(seed):
+    data_list = [stick(), random_skeleton(15, seed=seed),
+                 random_skeleton(6, seed=seed + 10)]
+    batch = Batch.from_data_list(data_list)
+    n = batch.num_nodes
+    dist = hop_distance(batch.edge_index, batch.center)
+    assert dist.tolist() == bfs_hops(batch.edge_index, batch.center, n)
+    # Centre given as indices instead of a mask:
+    idx = batch.center.nonzero().view(-1)
+    assert torch.equal(hop_distance(batch.edge_index, idx, n), dist)
+    part = skeleton_partition(batch.edge_index, batch.center)
+    for (j, i), k in zip(batch.edge_index.t().tolist(), part.tolist()):
+        want = 0 if dist[j] == dist[i] else (1 if dist[j] < dist[i] else 2)
+        assert k == want
+    # In a tree every bone joins two distances: no root edges.
+    assert int((part == 0).sum()) == 0
+    assert int((part == 1).sum()) == int((part == 2).sum())
+
+
+def test_partition_of_stick_figure():
+    data = stick()
+    part = skeleton_partition(data.edge_index, data.center)
+    # Bone (pelvis 0, chest 1): 0 -> 1 comes from farther (centrifugal for
+    # the chest), 1 -> 0 from nearer (centripetal for the pelvis).
+    lookup = {tuple(e): k for e, k in zip(data.edge_index.t().tolist(),
+                                          part.tolist())}
+    assert lookup[(0, 1)] == 2 and lookup[(1, 0)] == 1
+    assert lookup[(5, 0)] == 2 and lookup[(0, 5)] == 1
+    assert lookup[(2, 1)] == 2 and lookup[(1, 2)] == 1
+
+
+def test_two_bodies_in_one_sample_and_equal_hops():
+    # Two stick figures in one sample, one centre each; a cycle gives a bone
+    # between two joints at the same distance (root subset, as ST-GCN).
+    ei = torch.cat([both_ways(STICK_BONES), both_ways(STICK_BONES) + 7,
+                    both_ways([(3, 4)])], dim=1)
+    center = torch.zeros(14, dtype=torch.bool)
+    center[[1, 8]] = True
+    part = skeleton_partition(ei, center)
+    assert part[-2:].tolist() == [0, 0]
+    assert torch.equal(part[:12], part[12:24])
+
+
+# SpatialGraphConv ###########################################################
+@pytest.mark.parametrize('shape', [(), (5, ), (2, 3)])
+@pytest.mark.parametrize('bias', [True, False])
+def test_spatial_graph_conv_matches_dense_reference(shape, bias):
+    data = random_skeleton(13, seed=5)
+    part = skeleton_partition(data.edge_index, data.center)
+    A = dense_subsets(data.edge_index, data.center, 13)
+    conv = make(SpatialGraphConv, 3, 6, bias=bias)
+    x = torch.randn((13, ) + shape + (3, ), dtype=torch.double)
+    out = conv(x, data.edge_index, part)
+    assert out.shape == (13, ) + shape + (6, )
+    assert torch.allclose(out, dense_conv(A, x, conv.lin))
+
+
+def test_spatial_graph_conv_all_frames_equal_each_frame():
+    data = with_partition(stick(T=6))
+    conv = make(SpatialGraphConv, 3, 5)
+    out = conv(data.x, data.edge_index, data.partition)
+    for t in range(6):
+        assert torch.allclose(out[:, t], conv(data.x[:, t], data.edge_index,
+                                              data.partition))
+
+
+# AGCLSTMCell ################################################################
+@pytest.mark.parametrize('with_state', [False, True])
+@pytest.mark.parametrize('bias', [True, False])
+def test_cell_matches_reference(with_state, bias):
+    data_list, batch = three_samples()
+    n = batch.num_nodes
+    A = dense_subsets(batch.edge_index, batch.center, n)
+    cell = make(AGCLSTMCell, 3, 4, att_channels=5, bias=bias)
+    state = None
+    if with_state:
+        state = (torch.randn(n, 4, dtype=torch.double),
+                 torch.randn(n, 4, dtype=torch.double))
+    x = batch.x[:, 0]
+    h, c, alpha = cell(x, batch.edge_index, batch.partition, batch.batch,
+                       state=state)
+    h_ref, c_ref, alpha_ref = reference_cell(cell, A, x, batch.batch, state)
+    assert torch.allclose(h, h_ref) and torch.allclose(c, c_ref)
+    assert torch.allclose(alpha, alpha_ref)
+
+
+def test_cell_sequence_matches_reference():
+    # The reference run step by step over a whole sequence.
+    data = with_partition(random_skeleton(9, T=6, seed=3))
+    A = dense_subsets(data.edge_index, data.center, 9)
+    cell = make(AGCLSTMCell, 3, 4)
+    batch = torch.zeros(9, dtype=torch.long)
+    state = state_ref = None
+    for t in range(6):
+        h, c, alpha = cell(data.x[:, t], data.edge_index, data.partition,
+                           state=state)
+        h_r, c_r, a_r = reference_cell(cell, A, data.x[:, t], batch,
+                                       state_ref)
+        assert torch.allclose(h, h_r) and torch.allclose(alpha, a_r)
+        state, state_ref = (h, c), (h_r, c_r)
+
+
+# AGCLSTM: hoisted input side and the hand-written loop ######################
+def cell_loop(layer, x, edge_index, partition, batch, state=None):
+    outs, alphas = [], []
+    for t in range(x.size(1)):
+        h, c, alpha = layer.cell(x[:, t], edge_index, partition, batch,
+                                 state=state)
+        state = (h, c)
+        outs.append(h)
+        alphas.append(alpha)
+    return torch.stack(outs, 1), torch.stack(alphas, 1), state
+
+
+@pytest.mark.parametrize('with_state', [False, True])
+@pytest.mark.parametrize('bias', [True, False])
+def test_agclstm_equals_loop_of_cells(with_state, bias):
+    # Forward and every gradient: the hoisted X-convolution and the
+    # hand-written backward against autograd through the per-step cell.
+    _, batch = three_samples(T=6, C=3)
+    n = batch.num_nodes
+    layer = make(AGCLSTM, 3, 4, att_channels=3, bias=bias)
+    x = batch.x.clone().requires_grad_()
+    state = None
+    if with_state:
+        state = (torch.randn(n, 4, dtype=torch.double, requires_grad=True),
+                 torch.randn(n, 4, dtype=torch.double, requires_grad=True))
+    args = (batch.edge_index, batch.partition, batch.batch)
+    out, alpha, (h, c) = layer(x, *args, state=state)
+    out2, alpha2, (h2, c2) = cell_loop(layer, x, *args, state=state)
+    assert torch.allclose(out, out2) and torch.allclose(alpha, alpha2)
+    assert torch.allclose(h, h2) and torch.allclose(c, c2)
+
+    ws = [torch.randn_like(t) for t in (out, alpha, h, c)]
+    inputs = [x] + (list(state) if with_state else []) + \
+        list(layer.parameters())
+
+    def objective(*ts):
+        return sum((t * w).sum() for t, w in zip(ts, ws))
+
+    g = torch.autograd.grad(objective(out, alpha, h, c), inputs)
+    g2 = torch.autograd.grad(objective(out2, alpha2, h2, c2), inputs)
+    for a, b in zip(g, g2):
+        assert torch.allclose(a, b)
+
+
+def test_agclstm_without_grad_equals_with_grad():
+    _, batch = three_samples(T=5)
+    layer = make(AGCLSTM, 3, 4)
+    args = (batch.x, batch.edge_index, batch.partition, batch.batch)
+    out, alpha, (h, c) = layer(*args)
+    with torch.no_grad():
+        out2, alpha2, (h2, c2) = layer(*args)
+    assert torch.equal(out.detach(), out2) and torch.equal(c.detach(), c2)
+
+
+def test_batch_equals_each_skeleton_alone():
+    data_list, batch = three_samples(T=5)
+    layer = make(AGCLSTM, 3, 4)
+    out, alpha, (h, c) = layer(batch.x, batch.edge_index, batch.partition,
+                               batch.batch)
+    for i, data in enumerate(data_list):
+        o, a, (h_i, c_i) = layer(data.x, data.edge_index, data.partition)
+        mask = batch.batch == i
+        assert torch.allclose(out[mask], o) and torch.allclose(alpha[mask], a)
+        assert torch.allclose(c[mask], c_i)
+
+
+def test_permutation_equivariance():
+    data = with_partition(random_skeleton(12, T=4, seed=8))
+    layer = make(AGCLSTM, 3, 4)
+    perm = torch.randperm(12, generator=torch.Generator().manual_seed(0))
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(12)
+    out, alpha, _ = layer(data.x, data.edge_index, data.partition)
+    out_p, alpha_p, _ = layer(data.x[perm], inv[data.edge_index],
+                              data.partition)
+    assert torch.allclose(out_p, out[perm])
+    assert torch.allclose(alpha_p, alpha[perm])
+
+
+def test_attention_lies_in_open_unit_interval():
+    _, batch = three_samples(T=5)
+    layer = AGCLSTM(3, 8)
+    with torch.no_grad():
+        layer.cell.att.lin_score.bias.fill_(20.)  # push towards 1
+    _, alpha, _ = layer(batch.x.float(), batch.edge_index, batch.partition,
+                        batch.batch)
+    assert alpha.shape == (batch.num_nodes, 5)
+    assert bool((alpha > 0).all()) and bool((alpha <= 1).all())
+    layer.reset_parameters()
+    _, alpha, _ = layer(batch.x.float() * 10, batch.edge_index,
+                        batch.partition, batch.batch)
+    assert bool((alpha > 0).all()) and bool((alpha < 1).all())
+
+
+# gradcheck ##################################################################
+def _gradcheck(module, fn, inputs):
+    names = [name for name, _ in module.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_()
+                   for _, p in module.named_parameters())
+
+    def wrapped(*args):
+        k = len(inputs)
+        return fn(dict(zip(names, args[k:])), *args[:k])
+
+    return torch.autograd.gradcheck(wrapped, tuple(inputs) + params,
+                                    fast_mode=True)
+
+
+def test_gradcheck_conv():
+    data = with_partition(stick(T=2, C=2))
+    conv = make(SpatialGraphConv, 2, 3)
+    x = data.x.clone().requires_grad_()
+    assert _gradcheck(conv, lambda p, x: functional_call(
+        conv, p, (x, data.edge_index, data.partition)), [x])
+
+
+def test_gradcheck_cell():
+    data = with_partition(stick(T=1, C=2))
+    cell = make(AGCLSTMCell, 2, 2, att_channels=2)
+    x = data.x[:, 0].clone().requires_grad_()
+    h0 = torch.randn(7, 2, dtype=torch.double, requires_grad=True)
+    c0 = torch.randn(7, 2, dtype=torch.double, requires_grad=True)
+    assert _gradcheck(cell, lambda p, x, h0, c0: functional_call(
+        cell, p, (x, data.edge_index, data.partition),
+        {'state': (h0, c0)}), [x, h0, c0])
+
+
+def test_gradcheck_agclstm():
+    # Through the hand-written backward, with an initial state.
+    data = with_partition(stick(T=3, C=2))
+    layer = make(AGCLSTM, 2, 2, att_channels=2)
+    x = data.x.clone().requires_grad_()
+    h0 = torch.randn(7, 2, dtype=torch.double, requires_grad=True)
+    c0 = torch.randn(7, 2, dtype=torch.double, requires_grad=True)
+
+    def fn(p, x, h0, c0):
+        out, alpha, (h, c) = functional_call(
+            layer, p, (x, data.edge_index, data.partition),
+            {'state': (h0, c0)})
+        return out, alpha, c
+
+    assert _gradcheck(layer, fn, [x, h0, c0])
+
+
+# Edge cases #################################################################
+def test_empty_graph_single_joint_and_no_frames():
+    layer = make(AGCLSTM, 3, 4)
+    empty = torch.empty(2, 0, dtype=torch.long)
+    out, alpha, (h, c) = layer(torch.randn(0, 5, 3, dtype=torch.double),
+                               empty, torch.empty(0, dtype=torch.long))
+    assert out.shape == (0, 5, 4) and alpha.shape == (0, 5)
+    # A single joint without bones: only the root subset.
+    x = torch.randn(1, 4, 3, dtype=torch.double)
+    out, alpha, _ = layer(x, empty, torch.empty(0, dtype=torch.long))
+    out2, alpha2, _ = cell_loop(layer, x, empty,
+                                torch.empty(0, dtype=torch.long), None)
+    assert torch.allclose(out, out2) and torch.allclose(alpha, alpha2)
+    # No frames: the initial state comes back.
+    data = with_partition(stick(T=0))
+    out, alpha, (h, c) = layer(data.x, data.edge_index, data.partition)
+    assert out.shape == (7, 0, 4) and alpha.shape == (7, 0)
+    assert torch.equal(h, torch.zeros(7, 4, dtype=torch.double))
+
+
+def test_lazy_initialization():
+    data = with_partition(stick(x=torch.randn(7, 3, 6)))
+    conv = SpatialGraphConv(-1, 8)
+    assert str(conv) == 'SpatialGraphConv(-1, 8)'
+    assert conv(data.x, data.edge_index, data.partition).shape == (7, 3, 8)
+    assert conv.lin.weight.shape == (8, 18)
+    layer = AGCLSTM(-1, 4)
+    assert str(layer) == 'AGCLSTM(-1, 4)'
+    out, _, _ = layer(data.x, data.edge_index, data.partition)
+    assert out.shape == (7, 3, 4) and layer.cell.conv_x.lin.weight.shape == \
+        (16, 18)
+    cell = AGCLSTMCell(-1, 4)
+    h, _, _ = cell(data.x[:, 0], data.edge_index, data.partition)
+    assert h.shape == (7, 4)
+
+
+@pytest.mark.parametrize('cls', [AGCLSTM, AGCLSTMCell])
+def test_save_load(cls):
+    data_list, batch = three_samples(T=3)
+    layer = make(cls, 3, 4)
+    x = batch.x if cls is AGCLSTM else batch.x[:, 0]
+    args = (x, batch.edge_index, batch.partition, batch.batch)
+    out = layer(*args)[0]
+    buf = io.BytesIO()
+    torch.save(layer, buf)
+    buf.seek(0)
+    loaded = torch.load(buf, weights_only=False)
+    assert torch.allclose(loaded(*args)[0], out)
+    buf = io.BytesIO()
+    torch.save(layer.state_dict(), buf)
+    buf.seek(0)
+    fresh = cls(3, 4).double()
+    fresh.load_state_dict(torch.load(buf))
+    assert torch.allclose(fresh(*args)[0], out)
+
+
+def test_repr_and_reset():
+    assert str(SpatialGraphConv(3, 16)) == 'SpatialGraphConv(3, 16)'
+    assert str(SpatialGraphConv(3, 16, bias=False)) == \
+        'SpatialGraphConv(3, 16, bias=False)'
+    assert str(AGCLSTMCell(3, 16)) == 'AGCLSTMCell(3, 16)'
+    assert str(AGCLSTMCell(3, 16, att_channels=8, bias=False)) == \
+        'AGCLSTMCell(3, 16, att_channels=8, bias=False)'
+    assert str(AGCLSTM(3, 16, att_channels=8)) == \
+        'AGCLSTM(3, 16, att_channels=8)'
+    layer = AGCLSTM(3, 4)
+    before = layer.cell.att.lin_h.weight.clone()
+    layer.reset_parameters()
+    assert not torch.equal(before, layer.cell.att.lin_h.weight)
+
+
+# Errors #####################################################################
+def test_errors():
+    data = with_partition(stick(T=4))
+    ei, part = data.edge_index, data.partition
+    layer = AGCLSTM(3, 4).double()
+    cell = AGCLSTMCell(3, 4).double()
+    conv = SpatialGraphConv(3, 4).double()
+    with pytest.raises(ValueError, match=r"'AGCLSTM' found node index 7 .* "
+                       r"out of range for 7 nodes"):
+        layer(data.x, ei.clamp(max=7) + (ei == 6).long(), part)
+    with pytest.raises(ValueError, match=r"'AGCLSTM' found node index 6 .*"
+                       r"for 6 nodes"):
+        layer(data.x[:6], ei, part)  # x has fewer joints than edge_index
+    with pytest.raises(ValueError, match=r"'AGCLSTM' expects 'x' of shape "
+                       r"\(num_nodes, num_frames, in_channels\)"):
+        layer(data.x[:, 0], ei, part)
+    with pytest.raises(ValueError, match=r"'AGCLSTMCell' expects 'x' of "
+                       r"shape \(num_nodes, in_channels\)"):
+        cell(data.x, ei, part)
+    with pytest.raises(ValueError, match=r"'AGCLSTM' expects 'partition' of "
+                       r"shape \(12,\)"):
+        layer(data.x, ei, part[:-1])
+    with pytest.raises(ValueError, match=r"'SpatialGraphConv' expects "
+                       r"'partition' labels in \{0, 1, 2\}.*\(got 3\)"):
+        conv(data.x, ei, part + 1)
+    with pytest.raises(TypeError, match="'partition' to be an integer"):
+        conv(data.x, ei, part.double())
+    with pytest.raises(ValueError, match="'SpatialGraphConv' expects "
+                       "'edge_index' without self-loops"):
+        conv(data.x, torch.cat([ei, torch.tensor([[2], [2]])], 1),
+             torch.cat([part, torch.tensor([0])]))
+    with pytest.raises(ValueError, match=r"'AGCLSTM' expects 'batch' of "
+                       r"shape \(7,\)"):
+        layer(data.x, ei, part, batch=torch.zeros(6, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"'AGCLSTM' expects 'state' "
+                       r"tensors of shape \(7, 4\)"):
+        layer(data.x, ei, part, state=(torch.zeros(7, 4), torch.zeros(7, 5)))
+    with pytest.raises(TypeError, match="'AGCLSTMCell' expects "
+                       "floating-point"):
+        cell(data.x[:, 0].long(), ei, part)
+    with pytest.raises(ValueError, match="'att_channels' to be positive"):
+        AGCLSTMCell(3, 4, att_channels=0)
+
+
+def test_partition_errors():
+    ei = both_ways(STICK_BONES)
+    with pytest.raises(ValueError, match="'skeleton_partition' found joint "
+                       r"\d, which no centre joint reaches"):
+        skeleton_partition(torch.cat([ei, both_ways([(7, 8)])], 1),
+                           torch.tensor([1]), num_nodes=9)
+    with pytest.raises(ValueError, match="'skeleton_partition' expects "
+                       "'edge_index' without self-loops"):
+        skeleton_partition(torch.cat([ei, torch.tensor([[3], [3]])], 1),
+                           torch.tensor([1]))
+    with pytest.raises(ValueError, match=r"'hop_distance' expects a mask "
+                       r"'center' of shape \(9,\)"):
+        hop_distance(ei, torch.zeros(7, dtype=torch.bool), num_nodes=9)
+    with pytest.raises(ValueError, match="centre index out of range"):
+        hop_distance(ei, torch.tensor([7]), num_nodes=7)
+    with pytest.raises(TypeError, match="bool mask or an integer tensor"):
+        hop_distance(ei, torch.tensor([1.]))
