@@ -1,2 +1,4 @@
 r"""Complete models that the examples train, built from :mod:`tgr.nn` layers."""
-__all__ = []
+from .agc_lstm_net import AGCLSTMNet
+
+__all__ = ['AGCLSTMNet']

@@ -1,0 +1,191 @@
+r"""AGC-LSTM benchmark: :class:`tgr.nn.AGCLSTM` (input-side graph convolution
+hoisted out of the time loop, four gates fused into one convolution per side,
+the time loop and its backward written out without autograd) against a
+per-step implementation in the style of PyG Temporal's ``GConvLSTM`` (a
+separate convolution per gate and side, the input side recomputed at every
+step), all in this one process, forward + backward, medians of ``--repeat``
+interleaved runs.
+
+    python benchmarks/agc_lstm.py --threads 1
+    python benchmarks/agc_lstm.py --threads 1 --keep-memory
+    python benchmarks/agc_lstm.py --videos 16 --frames 100 --repeat 5
+
+Input: NTU RGB+D-shaped batches. A video holds two bodies of 25 joints (the
+NTU layout of :mod:`tgr.datasets.skeleton`, 24 bones each), kept as one
+sample of 50 joints with two centre joints, so that the attention's query
+sums over both actors; ``--videos`` videos form one
+:class:`~torch_geometric.data.Batch`-like input of ``50 * videos`` joints and
+``T = --frames`` frames. Rows: the first AGC-LSTM layer on raw coordinates
+(3 channels) and on the wider features of the paper's network.
+
+Two baselines share the weights of the tgr layer (split into per-gate
+blocks); their outputs are checked equal to tgr's before timing:
+
+- *per-step, conv calls*: every convolution is a call of the public
+  :class:`tgr.nn.SpatialGraphConv` (``conv(x_t, edge_index, partition)``),
+  which checks its input and rebuilds its normalisation at each call, as the
+  PyG convolutions inside ``GConvLSTM`` do;
+- *per-step, graph cached*: the same eight convolutions per step on a
+  normalisation built once, so that only the hoisting, the fusion of the
+  gates and the hand-written time loop are measured.
+
+``--keep-memory`` re-runs the script with glibc's ``MALLOC_MMAP_MAX_=0`` and
+a high ``MALLOC_TRIM_THRESHOLD_``, so that freed memory is reused instead of
+being returned to the kernel: on virtual machines where page faults are
+expensive the first touch of fresh memory otherwise costs about as much as
+the arithmetic (both implementations benefit; tgr's large hoisted buffers a
+little more).
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+from tgr.datasets.skeleton import NTU_LAYOUT
+from tgr.nn import AGCLSTM, SpatialGraphConv, skeleton_partition
+from tgr.nn.agc_lstm import _conv
+
+
+def median_times(fns, repeat, warmup=1):
+    # Interleaved, so that a slow phase of a shared machine hits all alike.
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, ts in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
+
+
+class PerStepAGCLSTM(torch.nn.Module):
+    r"""AGC-LSTM written the way GConvLSTM is: eight convolutions per step
+    (input and hidden side of i, f, o, u), nothing hoisted. It copies the
+    weights of an :class:`tgr.nn.AGCLSTM` so that the outputs coincide."""
+    def __init__(self, layer: AGCLSTM):
+        super().__init__()
+        cell = layer.cell
+        d, c_in = layer.out_channels, layer.in_channels
+        self.d = d
+        self.conv_x = torch.nn.ModuleList(
+            [SpatialGraphConv(c_in, d) for _ in range(4)])
+        self.conv_h = torch.nn.ModuleList(
+            [SpatialGraphConv(d, d, bias=False) for _ in range(4)])
+        with torch.no_grad():
+            for k in range(4):
+                rows = slice(k * d, (k + 1) * d)
+                self.conv_x[k].lin.weight.copy_(cell.conv_x.lin.weight[rows])
+                self.conv_x[k].lin.bias.copy_(cell.conv_x.lin.bias[rows])
+                self.conv_h[k].lin.weight.copy_(cell.conv_h.lin.weight[rows])
+        self.att = cell.att
+
+    def forward(self, x, edge_index, partition, batch, num_graphs,
+                graph=None):
+        # graph=None: public conv calls; else the cached normalisation.
+        def conv(module, inp):
+            if graph is None:
+                return module(inp, edge_index, partition)
+            return _conv(module, inp, graph)
+
+        h = c = None
+        outs, alphas = [], []
+        for t in range(x.size(1)):
+            x_t = x[:, t]
+            pre = [conv(module, x_t) for module in self.conv_x]
+            if h is not None:
+                pre = [p + conv(module, h)
+                       for p, module in zip(pre, self.conv_h)]
+            i, f, o = (torch.sigmoid(p) for p in pre[:3])
+            u = torch.tanh(pre[3])
+            c = i * u if c is None else f * c + i * u
+            h_hat = o * torch.tanh(c)
+            alpha = self.att(h_hat, batch, num_graphs)
+            h = h_hat * (1 + alpha).unsqueeze(-1)
+            outs.append(h)
+            alphas.append(alpha)
+        return torch.stack(outs, 1), torch.stack(alphas, 1)
+
+
+def ntu_batch(videos, frames, channels, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    bodies = 2 * videos
+    edge_index = NTU_LAYOUT.edge_index(bodies)
+    n = bodies * NTU_LAYOUT.num_joints
+    joint = torch.arange(n) % NTU_LAYOUT.num_joints
+    partition = skeleton_partition(edge_index, joint == NTU_LAYOUT.center)
+    batch = torch.arange(n) // (2 * NTU_LAYOUT.num_joints)
+    x = torch.randn(n, frames, channels, generator=gen)
+    return x, edge_index, partition, batch
+
+
+def run(videos, frames, c_in, hidden, repeat):
+    torch.manual_seed(0)
+    x, edge_index, partition, batch = ntu_batch(videos, frames, c_in)
+    layer = AGCLSTM(c_in, hidden)
+    base = PerStepAGCLSTM(layer)
+    graph = layer.cell.conv_x.subset_graph(edge_index, partition, x.size(0))
+    x.requires_grad_()
+
+    out, alpha, _ = layer(x, edge_index, partition, batch)
+    for g in (None, graph):
+        out_b, alpha_b = base(x, edge_index, partition, batch, videos, g)
+        assert torch.allclose(out, out_b, atol=1e-5), \
+            float((out - out_b).abs().max())
+        assert torch.allclose(alpha, alpha_b, atol=1e-5)
+
+    def tgr_step():
+        out, alpha, _ = layer(x, edge_index, partition, batch)
+        (out.sum() + alpha.sum()).backward()
+
+    def base_step(g):
+        out, alpha = base(x, edge_index, partition, batch, videos, g)
+        (out.sum() + alpha.sum()).backward()
+
+    return median_times([tgr_step, lambda: base_step(None),
+                         lambda: base_step(graph)], repeat)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--videos', type=int, default=8)
+    parser.add_argument('--frames', type=int, default=100)
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--configs', default='3:64,64:64,128:128',
+                        help='comma-separated in:hidden channel pairs')
+    parser.add_argument('--keep-memory', action='store_true',
+                        help='re-run with glibc keeping freed memory')
+    args = parser.parse_args()
+    if args.keep_memory and os.environ.get('MALLOC_MMAP_MAX_') != '0':
+        env = dict(os.environ, MALLOC_MMAP_MAX_='0',
+                   MALLOC_TRIM_THRESHOLD_=str(1 << 40))
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+
+    n = 2 * NTU_LAYOUT.num_joints * args.videos
+    print(f'AGC-LSTM forward + backward, {args.videos} NTU videos x 2 bodies '
+          f'x 25 joints = {n} joints, T = {args.frames}, CPU, '
+          f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, '
+          f'median of {args.repeat}'
+          f'{", glibc keeping freed memory" if args.keep_memory else ""}\n')
+    print('| in -> hidden | tgr AGCLSTM (ms) | per-step, conv calls (ms) '
+          '| speed-up | per-step, graph cached (ms) | speed-up |')
+    print('|---|---:|---:|---:|---:|---:|')
+    for pair in args.configs.split(','):
+        c_in, hidden = (int(v) for v in pair.split(':'))
+        t_tgr, t_calls, t_cached = run(args.videos, args.frames, c_in,
+                                       hidden, args.repeat)
+        print(f'| {c_in} -> {hidden} | {1e3 * t_tgr:.0f} | '
+              f'{1e3 * t_calls:.0f} | {t_calls / t_tgr:.2f}x | '
+              f'{1e3 * t_cached:.0f} | {t_cached / t_tgr:.2f}x |',
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()

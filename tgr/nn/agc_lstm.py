@@ -1,0 +1,843 @@
+from typing import NamedTuple, Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch_geometric.nn import Linear, MessagePassing
+from torch_geometric.nn.dense.linear import is_uninitialized_parameter
+
+from ..schedule import check_edge_index
+from ..utils import scatter
+
+# Derivatives of sigmoid and tanh from their outputs, one fused op each.
+_sigmoid_backward = torch.ops.aten.sigmoid_backward
+_tanh_backward = torch.ops.aten.tanh_backward
+
+#: The three subsets of ST-GCN's spatial configuration partitioning, in the
+#: order of the labels returned by :func:`skeleton_partition` and of the
+#: weight blocks of :class:`SpatialGraphConv`.
+SUBSETS = ('root', 'centripetal', 'centrifugal')
+
+
+# Structure: hop distances, the partition, and the per-edge tensors the
+# convolution needs (computed once per graph, not once per time step). #######
+def hop_distance(edge_index: Tensor, center: Tensor,
+                 num_nodes: Optional[int] = None) -> Tensor:
+    r"""The number of bones between every joint and the nearest centre joint
+    (a multi-source breadth-first search over :obj:`edge_index`, taken as
+    undirected), or :obj:`-1` for a joint that no centre reaches.
+
+    Args:
+        edge_index (torch.Tensor): The bones, shape :math:`(2, |\mathcal{E}|)`.
+        center (torch.Tensor): The centre joints, as a :obj:`bool` mask of
+            shape :math:`(|\mathcal{V}|,)` or as a :obj:`long` tensor of node
+            indices. In a :class:`~torch_geometric.data.Batch` mark the centre
+            of every skeleton (one per sample, or one per body when a sample
+            holds several unconnected bodies).
+        num_nodes (int, optional): The number of joints :math:`|\mathcal{V}|`
+            (default: the size of a mask :obj:`center`, else
+            :obj:`edge_index.max() + 1`).
+
+    Returns:
+        A :obj:`long` tensor of shape :math:`(|\mathcal{V}|,)`.
+    """
+    who = 'hop_distance'
+    center = _center_mask(who, center, edge_index, num_nodes)
+    num_nodes = center.numel()
+    check_edge_index(edge_index, num_nodes, who)
+    edge_index = edge_index.long()
+    src = torch.cat([edge_index[0], edge_index[1]])
+    dst = torch.cat([edge_index[1], edge_index[0]])
+    dist = torch.full((num_nodes, ), -1, dtype=torch.long,
+                      device=center.device)
+    dist[center] = 0
+    frontier = center
+    for d in range(1, num_nodes + 1):
+        reached = torch.zeros_like(frontier)
+        reached[dst[frontier[src]]] = True
+        reached &= dist < 0
+        if not bool(reached.any()):
+            break
+        dist[reached] = d
+        frontier = reached
+    return dist
+
+
+def skeleton_partition(edge_index: Tensor, center: Tensor,
+                       num_nodes: Optional[int] = None) -> Tensor:
+    r"""Labels every bone :math:`j \to i` with the subset of ST-GCN's spatial
+    configuration partitioning (`"Spatial Temporal Graph Convolutional
+    Networks for Skeleton-Based Action Recognition"
+    <https://arxiv.org/abs/1801.07455>`_, Yan et al., AAAI 2018) that the
+    sender :math:`j` belongs to in the neighbourhood of the receiver
+    :math:`i`, from the hop distances :math:`r` to the centre joint
+    (:func:`hop_distance`):
+
+    - :obj:`0` (root): :math:`r_j = r_i` (the joint itself always belongs
+      here; :class:`SpatialGraphConv` adds it, so :obj:`edge_index` holds no
+      self-loops),
+    - :obj:`1` (centripetal): :math:`r_j < r_i`, the neighbour nearer to the
+      centre,
+    - :obj:`2` (centrifugal): :math:`r_j > r_i`, the neighbour farther from
+      it.
+
+    The labels depend on the skeleton only, so compute them once per sample
+    (e.g. in a dataset transform): as an edge-level attribute they
+    concatenate correctly in a :class:`~torch_geometric.data.Batch`. For a
+    batch of skeletons numbered :math:`0, \dots, J - 1` within each sample,
+    the centre mask is
+
+    .. code-block:: python
+
+        joint = torch.arange(batch.num_nodes) - batch.ptr[batch.batch]
+        center = joint % J == layout.center  # one centre per body
+        partition = skeleton_partition(batch.edge_index, center)
+
+    (ST-GCN takes joint 21 of NTU RGB+D, the spine at the shoulders, i.e.
+    index 20, as the centre).
+
+    Args:
+        edge_index (torch.Tensor): The bones in both directions, shape
+            :math:`(2, |\mathcal{E}|)`, without self-loops.
+        center (torch.Tensor): The centre joints, a :obj:`bool` mask over the
+            nodes or a :obj:`long` tensor of node indices.
+        num_nodes (int, optional): The number of joints.
+
+    Returns:
+        A :obj:`long` tensor of shape :math:`(|\mathcal{E}|,)` with values in
+        :math:`\{0, 1, 2\}`.
+
+    Raises:
+        ValueError: if a bone joins joints that no centre reaches (a skeleton
+            without a centre joint) or :obj:`edge_index` has a self-loop.
+    """
+    who = 'skeleton_partition'
+    dist = hop_distance(edge_index, center, num_nodes)
+    edge_index = edge_index.long()
+    src, dst = edge_index[0], edge_index[1]
+    loop = src == dst
+    if bool(loop.any()):
+        node = int(src[loop][0])
+        raise ValueError(f"'{who}' expects 'edge_index' without self-loops "
+                         f"(found one at node {node}; the root subset "
+                         f"always holds the joint itself)")
+    d_src, d_dst = dist[src], dist[dst]
+    lost = (d_src < 0) | (d_dst < 0)
+    if bool(lost.any()):
+        e = int(lost.nonzero()[0, 0])
+        node = int(src[e]) if d_src[e] < 0 else int(dst[e])
+        raise ValueError(f"'{who}' found joint {node}, which no centre joint "
+                         f"reaches (every skeleton needs its centre marked "
+                         f"in 'center')")
+    return torch.where(d_src < d_dst, 1, torch.where(d_src > d_dst, 2, 0))
+
+
+def _center_mask(who: str, center: Tensor, edge_index: Tensor,
+                 num_nodes: Optional[int]) -> Tensor:
+    if not isinstance(center, Tensor):
+        raise TypeError(f"'{who}' expects 'center' to be a torch.Tensor "
+                        f"(got {type(center).__name__})")
+    if center.dtype == torch.bool:
+        if center.dim() != 1 or (num_nodes is not None
+                                 and center.numel() != num_nodes):
+            raise ValueError(f"'{who}' expects a mask 'center' of shape "
+                             f"({num_nodes if num_nodes is not None else 'N'}"
+                             f",) (got {tuple(center.shape)})")
+        return center
+    if center.is_floating_point() or center.is_complex():
+        raise TypeError(f"'{who}' expects 'center' to be a bool mask or an "
+                        f"integer tensor of node indices (got {center.dtype})")
+    center = center.view(-1).long()
+    if num_nodes is None:
+        num_nodes = max(int(edge_index.max()) + 1 if edge_index.numel() else
+                        0, int(center.max()) + 1 if center.numel() else 0)
+    if center.numel() and (int(center.min()) < 0 or
+                           int(center.max()) >= num_nodes):
+        raise ValueError(f"'{who}' found a centre index out of range for "
+                         f"{num_nodes} nodes")
+    mask = torch.zeros(num_nodes, dtype=torch.bool, device=center.device)
+    mask[center] = True
+    return mask
+
+
+class SubsetGraph(NamedTuple):
+    r"""The per-edge tensors of :class:`SpatialGraphConv` for one graph:
+    the bones plus one self-loop per joint, each edge's normalisation
+    :math:`1 / |\mathcal{N}(i)|` and its output slot
+    :math:`3 i + \text{subset}`. Built once by
+    :meth:`SpatialGraphConv.subset_graph` and reused for every frame and
+    every time step."""
+    edge_index: Tensor
+    norm: Tensor
+    slot: Tensor
+    num_nodes: int
+
+
+def _check_partition(who: str, partition: Tensor, num_edges: int) -> Tensor:
+    if not isinstance(partition, Tensor) or partition.is_floating_point() \
+            or partition.dtype == torch.bool:
+        raise TypeError(f"'{who}' expects 'partition' to be an integer "
+                        f"tensor of subset labels (see skeleton_partition)")
+    if partition.shape != (num_edges, ):
+        raise ValueError(f"'{who}' expects 'partition' of shape "
+                         f"({num_edges},), one subset label per edge (got "
+                         f"{tuple(partition.shape)})")
+    if num_edges > 0:
+        lo, hi = int(partition.min()), int(partition.max())
+        if lo < 0 or hi > 2:
+            raise ValueError(f"'{who}' expects 'partition' labels in "
+                             f"{{0, 1, 2}} (root, centripetal, centrifugal) "
+                             f"(got {lo if lo < 0 else hi})")
+    return partition.long()
+
+
+def _check_x(who: str, x: Tensor, dims: Tuple[int, ...], shape: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"'{who}' expects 'x' to be a torch.Tensor (got "
+                        f"{type(x).__name__})")
+    if not x.is_floating_point():
+        raise TypeError(f"'{who}' expects floating-point features 'x' (got "
+                        f"{x.dtype})")
+    if x.dim() not in dims:
+        raise ValueError(f"'{who}' expects 'x' of shape {shape} (got "
+                         f"{tuple(x.shape)})")
+
+
+def _check_batch(who: str, batch: Optional[Tensor], num_nodes: int) -> int:
+    # Returns the number of samples.
+    if batch is None:
+        return 1
+    if not isinstance(batch, Tensor) or batch.is_floating_point():
+        raise TypeError(f"'{who}' expects 'batch' to be an integer tensor")
+    if batch.shape != (num_nodes, ):
+        raise ValueError(f"'{who}' expects 'batch' of shape ({num_nodes},), "
+                         f"one sample index per joint (got "
+                         f"{tuple(batch.shape)})")
+    if num_nodes == 0:
+        return 0
+    if int(batch.min()) < 0:
+        raise ValueError(f"'{who}' expects non-negative sample indices in "
+                         f"'batch'")
+    return int(batch.max()) + 1
+
+
+# The spatial graph convolution ##############################################
+class SpatialGraphConv(MessagePassing):
+    r"""The spatial graph convolution of ST-GCN from the `"Spatial Temporal
+    Graph Convolutional Networks for Skeleton-Based Action Recognition"
+    <https://arxiv.org/abs/1801.07455>`_ paper (Yan et al., AAAI 2018), with
+    the spatial configuration partitioning, as AGC-LSTM uses it
+    (:math:`*\mathcal{G}` in :class:`AGCLSTMCell`):
+
+    .. math::
+        \mathbf{x}^{\prime}_i = \sum_{k \in \{\text{root},
+        \text{centripetal}, \text{centrifugal}\}}
+        \sum_{j \in \mathcal{N}_k(i)} \frac{1}{|\mathcal{N}(i)|}
+        \mathbf{W}_k \mathbf{x}_j + \mathbf{b}
+
+    where :math:`\mathcal{N}(i)` is joint :math:`i` with its bone
+    neighbours, split into the subsets :math:`\mathcal{N}_k(i)` by the hop
+    distance to the skeleton's centre joint (:func:`skeleton_partition`):
+    the root subset (the joint itself and neighbours as far from the centre
+    as it), the centripetal subset (nearer) and the centrifugal subset
+    (farther). As in ST-GCN's code, every subset is normalised by the size of
+    the whole neighbourhood, :math:`|\mathcal{N}(i)| = 1 + \deg(i)`.
+
+    The layer aggregates first, one sum per subset, then applies the three
+    weights as one matrix product over the concatenation
+    :math:`[\mathbf{a}_{\text{root}} \,\|\, \mathbf{a}_{\text{centripetal}}
+    \,\|\, \mathbf{a}_{\text{centrifugal}}]` (:obj:`lin`, of shape
+    :math:`(F_{out}, 3 F_{in})`). Node features may carry extra dimensions
+    between the nodes and the channels, e.g. :math:`(|\mathcal{V}|, T,
+    F_{in})` for all frames of a skeleton sequence at once.
+
+    Args:
+        in_channels (int): Size of each input sample, or :obj:`-1` to derive
+            the size from the first input(s) to the forward method.
+        out_channels (int): Size of each output sample.
+        bias (bool, optional): If set to :obj:`False`, the layer will not
+            learn the bias :math:`\mathbf{b}`. (default: :obj:`True`)
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`.
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, *, F_{in})`,
+          edge indices :math:`(2, |\mathcal{E}|)` (bones in both directions,
+          no self-loops), subset labels :math:`(|\mathcal{E}|,)`
+        - **output:** node features :math:`(|\mathcal{V}|, *, F_{out})`
+    """
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
+                 **kwargs):
+        kwargs.setdefault('aggr', 'add')
+        kwargs.setdefault('node_dim', 0)
+        super().__init__(**kwargs)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.bias = bias
+        self.lin = Linear(3 * in_channels if in_channels > 0 else -1,
+                          out_channels, bias=bias)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        super().reset_parameters()
+        self.lin.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                partition: Tensor) -> Tensor:
+        r"""Runs the convolution.
+
+        Args:
+            x (torch.Tensor): Node features :math:`(|\mathcal{V}|, *,
+                F_{in})`.
+            edge_index (torch.Tensor): The bones, both directions.
+            partition (torch.Tensor): The subset label of every edge
+                (:func:`skeleton_partition`).
+
+        Returns:
+            The new node features :math:`(|\mathcal{V}|, *, F_{out})`.
+        """
+        who = self.__class__.__name__
+        _check_x(who, x, tuple(range(2, 8)), '(num_nodes, *, in_channels)')
+        graph = self.subset_graph(edge_index, partition, x.size(0), x.dtype,
+                                  who)
+        a = self.aggregate_subsets(x, graph)  # (N, 3, *, C)
+        a = a.movedim(1, -2)
+        return self.lin(a.reshape(a.shape[:-2] + (3 * x.size(-1), )))
+
+    def subset_graph(self, edge_index: Tensor, partition: Tensor,
+                     num_nodes: int, dtype: torch.dtype = torch.float,
+                     who: Optional[str] = None) -> SubsetGraph:
+        r"""Checks the graph once and builds the :class:`SubsetGraph` that
+        :meth:`aggregate_subsets` reuses for every frame and step."""
+        who = who or self.__class__.__name__
+        check_edge_index(edge_index, num_nodes, who)
+        edge_index = edge_index.long()
+        partition = _check_partition(who, partition, edge_index.size(1))
+        src, dst = edge_index[0], edge_index[1]
+        if bool((src == dst).any()):
+            node = int(src[src == dst][0])
+            raise ValueError(f"'{who}' expects 'edge_index' without "
+                             f"self-loops (found one at node {node}; the "
+                             f"root subset always holds the joint itself)")
+        loop = torch.arange(num_nodes, device=edge_index.device)
+        src, dst = torch.cat([src, loop]), torch.cat([dst, loop])
+        subset = torch.cat([partition, torch.zeros_like(loop)])
+        deg = torch.bincount(dst, minlength=num_nodes)  # |N(i)|, with i
+        norm = deg.to(dtype).reciprocal().index_select(0, dst)
+        return SubsetGraph(torch.stack([src, dst]), norm, 3 * dst + subset,
+                           num_nodes)
+
+    def aggregate_subsets(self, x: Tensor, graph: SubsetGraph) -> Tensor:
+        r"""The normalised neighbourhood sums of the three subsets, before
+        the weights: a tensor of shape :math:`(|\mathcal{V}|, 3, *, F_{in})`
+        (subsets in the order of :data:`SUBSETS`)."""
+        n = graph.num_nodes
+        norm = graph.norm.to(x.dtype)
+        out = self.propagate(graph.edge_index, x=x, norm=norm,
+                             slot=graph.slot, size=(n, n))
+        return out.view((n, 3) + tuple(x.shape[1:]))
+
+    def message(self, x_j: Tensor, norm: Tensor) -> Tensor:
+        return x_j * norm.view((-1, ) + (1, ) * (x_j.dim() - 1))
+
+    def aggregate(self, inputs: Tensor, slot: Tensor,
+                  dim_size: Optional[int] = None) -> Tensor:
+        # Sums every message into row 3 i + subset.
+        return scatter(inputs, slot, 3 * dim_size)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}'
+                f'{"" if self.bias else ", bias=False"})')
+
+
+# AGC-LSTM ###################################################################
+class _JointAttention(torch.nn.Module):
+    # f_att of AGC-LSTM: one scalar in (0, 1) per joint and frame.
+    def __init__(self, channels: int, att_channels: int):
+        super().__init__()
+        self.lin_query = Linear(channels, channels, bias=False)     # W
+        self.lin_h = Linear(channels, att_channels, bias=True)      # W_h, b_s
+        self.lin_q = Linear(channels, att_channels, bias=False)     # W_q
+        self.lin_score = Linear(att_channels, 1, bias=True)         # U_s, b_u
+
+    def reset_parameters(self):
+        for lin in (self.lin_query, self.lin_h, self.lin_q, self.lin_score):
+            lin.reset_parameters()
+
+    def forward(self, h_hat: Tensor, batch: Optional[Tensor],
+                num_graphs: int) -> Tensor:
+        if batch is None:
+            total = h_hat.sum(dim=0, keepdim=True)
+        else:
+            total = scatter(h_hat, batch, num_graphs)
+        q = self.lin_q(torch.relu(self.lin_query(total)))
+        if batch is not None:
+            q = q.index_select(0, batch)
+        s = torch.tanh(self.lin_h(h_hat) + q)
+        return torch.sigmoid(self.lin_score(s)).squeeze(-1)
+
+
+class AGCLSTMCell(torch.nn.Module):
+    r"""One step of the attention enhanced graph convolutional LSTM from the
+    `"An Attention Enhanced Graph Convolutional LSTM Network for
+    Skeleton-Based Action Recognition" <https://arxiv.org/abs/1902.09130>`_
+    paper (Si et al., CVPR 2019), eq. (1)-(2):
+
+    .. math::
+        \mathbf{i}_t &= \sigma(\mathbf{W}_{xi} *\mathcal{G} \mathbf{X}_t +
+        \mathbf{W}_{hi} *\mathcal{G} \mathbf{H}_{t-1} + \mathbf{b}_i)
+        \quad \text{(likewise } \mathbf{f}_t, \mathbf{o}_t)
+
+        \mathbf{u}_t &= \tanh(\mathbf{W}_{xc} *\mathcal{G} \mathbf{X}_t +
+        \mathbf{W}_{hc} *\mathcal{G} \mathbf{H}_{t-1} + \mathbf{b}_c)
+
+        \mathbf{C}_t &= \mathbf{f}_t \odot \mathbf{C}_{t-1} +
+        \mathbf{i}_t \odot \mathbf{u}_t, \qquad
+        \widehat{\mathbf{H}}_t = \mathbf{o}_t \odot \tanh(\mathbf{C}_t)
+
+        \mathbf{q}_t &= \mathrm{ReLU}\Big(\sum_{i} \mathbf{W}
+        \widehat{\mathbf{H}}_{ti}\Big), \qquad
+        \alpha_{ti} = \sigma\big(\mathbf{U}_s \tanh(\mathbf{W}_h
+        \widehat{\mathbf{H}}_{ti} + \mathbf{W}_q \mathbf{q}_t +
+        \mathbf{b}_s) + b_u\big)
+
+        \mathbf{H}_{ti} &= f_{\mathrm{att}}(\widehat{\mathbf{H}}_t)_i +
+        \widehat{\mathbf{H}}_{ti} = (1 + \alpha_{ti})
+        \widehat{\mathbf{H}}_{ti}
+
+    where :math:`*\mathcal{G}` is the :class:`SpatialGraphConv` of ST-GCN
+    (root, centripetal and centrifugal subsets, one weight each), the query
+    :math:`\mathbf{q}_t` sums over the joints of each sample (:obj:`batch`),
+    and :math:`\alpha_{ti} \in (0, 1)` is the attention of joint :math:`i`.
+    The four gates share one convolution of each side (:obj:`conv_x`,
+    :obj:`conv_h`, :math:`4 F_{out}` wide, gate order :math:`i, f, o, u`);
+    the bias lives in :obj:`conv_x`. A missing state is zero.
+
+    Args:
+        in_channels (int): Size of each input sample, or :obj:`-1` to derive
+            the size from the first input(s) to the forward method.
+        out_channels (int): Size of the hidden and cell states.
+        att_channels (int, optional): Size of the attention's hidden layer
+            (the rows of :math:`\mathbf{W}_h, \mathbf{W}_q`).
+            (default: :obj:`out_channels`)
+        bias (bool, optional): If set to :obj:`False`, the gates will not
+            learn the biases :math:`\mathbf{b}`. (default: :obj:`True`)
+
+    Shapes:
+        - **input:** node features :math:`(|\mathcal{V}|, F_{in})`,
+          edge indices :math:`(2, |\mathcal{E}|)`, subset labels
+          :math:`(|\mathcal{E}|,)`, batch vector :math:`(|\mathcal{V}|)`
+          *(optional)*, state :math:`((|\mathcal{V}|, F_{out}),
+          (|\mathcal{V}|, F_{out}))` *(optional)*
+        - **output:** :math:`\mathbf{H}_t` :math:`(|\mathcal{V}|, F_{out})`,
+          :math:`\mathbf{C}_t` :math:`(|\mathcal{V}|, F_{out})`, attention
+          :math:`(|\mathcal{V}|)`
+    """
+    def __init__(self, in_channels: int, out_channels: int,
+                 att_channels: Optional[int] = None, bias: bool = True):
+        super().__init__()
+        if att_channels is not None and att_channels < 1:
+            raise ValueError(f"'{self.__class__.__name__}' expects "
+                             f"'att_channels' to be positive (got "
+                             f"{att_channels})")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.att_channels = att_channels or out_channels
+        self.bias = bias
+        self.conv_x = SpatialGraphConv(in_channels, 4 * out_channels,
+                                       bias=bias)
+        self.conv_h = SpatialGraphConv(out_channels, 4 * out_channels,
+                                       bias=False)
+        self.att = _JointAttention(out_channels, self.att_channels)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        self.conv_x.reset_parameters()
+        self.conv_h.reset_parameters()
+        self.att.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, partition: Tensor,
+                batch: Optional[Tensor] = None,
+                state: Optional[Tuple[Tensor, Tensor]] = None,
+                ) -> Tuple[Tensor, Tensor, Tensor]:
+        r"""Runs one time step.
+
+        Args:
+            x (torch.Tensor): Joint features :math:`\mathbf{X}_t`.
+            edge_index (torch.Tensor): The bones, both directions.
+            partition (torch.Tensor): The subset label of every edge
+                (:func:`skeleton_partition`).
+            batch (torch.Tensor, optional): The sample of every joint
+                (default: all joints form one sample).
+            state ((torch.Tensor, torch.Tensor), optional):
+                :math:`(\mathbf{H}_{t-1}, \mathbf{C}_{t-1})`
+                (default: zeros).
+
+        Returns:
+            :obj:`(h, c, alpha)`: :math:`\mathbf{H}_t`, :math:`\mathbf{C}_t`
+            and the attention :math:`\alpha_t` of every joint.
+        """
+        who = self.__class__.__name__
+        _check_x(who, x, (2, ), '(num_nodes, in_channels)')
+        n = x.size(0)
+        graph = self.conv_x.subset_graph(edge_index, partition, n, x.dtype,
+                                         who)
+        num_graphs = _check_batch(who, batch, n)
+        state = _check_state(who, state, n, self.out_channels)
+        xg = _conv(self.conv_x, x, graph)
+        return self._step(xg, graph, batch, num_graphs, state)
+
+    def _step(self, xg: Tensor, graph: SubsetGraph, batch: Optional[Tensor],
+              num_graphs: int, state: Optional[Tuple[Tensor, Tensor]]
+              ) -> Tuple[Tensor, Tensor, Tensor]:
+        # One step from the hoisted input side xg = W_x *G X_t + b.
+        d = self.out_channels
+        if state is None:
+            gates, c = xg, None
+        else:
+            h, c = state
+            a = self.conv_h.aggregate_subsets(h, graph)
+            a = a.view(h.size(0), 3 * h.size(1))
+            gates = torch.addmm(xg, a, self.conv_h.lin.weight.t())
+        ifo = torch.sigmoid(gates[:, :3 * d])
+        i, f, o = ifo.chunk(3, dim=1)
+        u = torch.tanh(gates[:, 3 * d:])
+        c = i * u if c is None else torch.addcmul(i * u, f, c)
+        h_hat = o * torch.tanh(c)
+        alpha = self.att(h_hat, batch, num_graphs)
+        h = h_hat * (1 + alpha).unsqueeze(-1)
+        return h, c, alpha
+
+    def __repr__(self) -> str:
+        extra = ''
+        if self.att_channels != self.out_channels:
+            extra += f', att_channels={self.att_channels}'
+        if not self.bias:
+            extra += ', bias=False'
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}{extra})')
+
+
+def _conv(conv: SpatialGraphConv, x: Tensor, graph: SubsetGraph) -> Tensor:
+    # W *G x for x of shape (N, C) -> (N, C_out).
+    a = conv.aggregate_subsets(x, graph)
+    return conv.lin(a.view(x.size(0), 3 * x.size(1)))
+
+
+def _check_state(who: str, state, num_nodes: int,
+                 channels: int) -> Optional[Tuple[Tensor, Tensor]]:
+    if state is None:
+        return None
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        raise TypeError(f"'{who}' expects 'state' to be a pair (h, c)")
+    for s in state:
+        if not isinstance(s, Tensor) or s.shape != (num_nodes, channels):
+            got = tuple(s.shape) if isinstance(s, Tensor) else type(s)
+            raise ValueError(f"'{who}' expects 'state' tensors of shape "
+                             f"({num_nodes}, {channels}) (got {got})")
+    return tuple(state)
+
+
+def _gather_subsets(h: Tensor, graph: SubsetGraph,
+                    out: Optional[Tensor] = None) -> Tensor:
+    # The H-side aggregation S h of SpatialGraphConv, (N, d) -> (N, 3 d),
+    # written into 'out' when given.
+    n, d = graph.num_nodes, h.size(1)
+    msg = h.index_select(0, graph.edge_index[0]).mul_(graph.norm.unsqueeze(1))
+    out = h.new_zeros(n, 3 * d) if out is None else out.zero_()
+    out.view(3 * n, d).index_add_(0, graph.slot, msg)
+    return out
+
+
+def _scatter_subsets(ga: Tensor, graph: SubsetGraph) -> Tensor:
+    # The transpose S^T of _gather_subsets, (N, 3 d) -> (N, d).
+    n = graph.num_nodes
+    d = ga.size(1) // 3
+    msg = ga.view(3 * n, d).index_select(0, graph.slot)
+    msg.mul_(graph.norm.unsqueeze(1))
+    return ga.new_zeros(n, d).index_add_(0, graph.edge_index[0], msg)
+
+
+def _t_mm(a: Tensor, b: Tensor) -> Tensor:
+    # a^T b for long a, b (rows = steps x nodes), with the narrower operand
+    # transposed on the left: BLAS is several times slower on CPU the other
+    # way round when the widths differ a lot.
+    return a.t() @ b if a.size(1) <= b.size(1) else (b.t() @ a).t()
+
+
+class _AGCLSTMRecurrence(torch.autograd.Function):
+    r"""The time loop of :class:`AGCLSTM` from the hoisted input side
+    :obj:`xg` (:math:`(T, N, 4d)`), without autograd inside the loop.
+
+    Forward writes every step into preallocated :math:`(T, \dots)` buffers;
+    backward runs the steps in reverse with the derivatives written out, and
+    defers every weight gradient to one matrix product over all steps at the
+    end (as :class:`tgr.schedule.LevelStep` does for the tree engine).
+    Returns :obj:`(out, alpha, c_T)` with :obj:`out` :math:`(N, T, d)` and
+    :obj:`alpha` :math:`(N, T)`.
+    """
+    @staticmethod
+    def forward(ctx, record, graph, batch, num_graphs, xg, h0, c0, w_h,
+                w_query, w_att, b_att, w_q, w_score, b_score):
+        T, n, d4 = xg.shape
+        d, B = d4 // 4, num_graphs
+        xg, h0, c0 = xg.detach(), _detach(h0), _detach(c0)
+        params = [p.detach() for p in (w_h, w_query, w_att, b_att, w_q,
+                                       w_score, b_score)]
+        w_h, w_query, w_att, b_att, w_q, w_score, b_score = params
+        w_h_t, w_query_t, w_q_t, w_att_t = (w_h.t(), w_query.t(), w_q.t(),
+                                            w_att.t())
+        w_score_v, num_att = w_score.view(-1), w_att.size(0)
+        new = xg.new_empty
+        out, alpha = new(n, T, d), new(n, T)  # node-major, as returned
+        # What backward needs, one slice per step (a single step's worth
+        # when nothing is recorded).
+        S = T if record else 1
+        ifo, u, c, tc = new(S, n, 3 * d), new(S, n, d), new(T, n, d), \
+            new(S, n, d)
+        a, h_hat, z = new(S, n, 3 * d), new(S, n, d), new(S, n, num_att)
+        tot, r = new(S, B, d), new(S, B, d)
+        # Per-step views, made once (slicing inside the loop costs more).
+        xg_s, c_s = xg.unbind(0), c.unbind(0)
+        out_s, alpha_s = out.unbind(1), alpha.unbind(1)
+        steps = list(zip(*(buf.unbind(0) for buf in (ifo, u, tc, a, h_hat,
+                                                      z, tot, r))))
+        h_prev, c_prev = h0, c0
+        for t in range(T):
+            ifo_t, u_t, tc_t, a_t, hh, z_t, tot_t, r_t = \
+                steps[t if record else 0]
+            if h_prev is None:
+                gates = xg_s[t]
+                a_t.zero_()
+            else:
+                _gather_subsets(h_prev, graph, out=a_t)
+                gates = torch.addmm(xg_s[t], a_t, w_h_t)
+            torch.sigmoid(gates[:, :3 * d], out=ifo_t)
+            torch.tanh(gates[:, 3 * d:], out=u_t)
+            i, f, o = ifo_t.chunk(3, dim=1)
+            c_t = torch.mul(i, u_t, out=c_s[t])
+            if c_prev is not None:
+                c_t.addcmul_(f, c_prev)
+            torch.mul(o, torch.tanh(c_t, out=tc_t), out=hh)
+            tot_t.zero_().index_add_(0, batch, hh)
+            torch.mm(tot_t, w_query_t, out=r_t).relu_()
+            qq = torch.mm(r_t, w_q_t).index_select(0, batch)
+            torch.addmm(b_att, hh, w_att_t, out=z_t).add_(qq).tanh_()
+            al = torch.addmv(b_score, z_t, w_score_v).sigmoid_()
+            alpha_s[t].copy_(al)
+            h_prev = torch.mul(hh, al.add_(1).unsqueeze(1), out=out_s[t])
+            c_prev = c_t
+        if record:
+            ctx.graph, ctx.batch = graph, batch
+            ctx.has_h0, ctx.has_c0 = h0 is not None, c0 is not None
+            ctx.save_for_backward(c0, ifo, u, c, tc, a, h_hat, z, tot, r,
+                                  alpha, *params)
+        return out, alpha, c[T - 1].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out, grad_alpha, grad_c_last):
+        (c0, ifo, u, c, tc, a, h_hat, z, tot, r, alpha, w_h, w_query, w_att,
+         b_att, w_q, w_score, b_score) = ctx.saved_tensors
+        graph, batch = ctx.graph, ctx.batch
+        T, n, d = c.shape
+        B, num_att = tot.size(1), w_att.size(0)
+        c_s = c.unbind(0)
+        w_score_r = w_score.view(1, -1)
+        new = c.new_empty
+        g_xg = new(T, n, 4 * d)
+        g_pa, g_zp = new(T, n), new(T, n, num_att)
+        g_qq, g_rp = new(T, B, num_att), new(T, B, d)
+        gh = grad_out[:, T - 1].clone() if grad_out is not None else \
+            c.new_zeros(n, d)
+        gc = grad_c_last.clone() if grad_c_last is not None else \
+            c.new_zeros(n, d)
+        g_xg_s, g_pa_s, g_zp_s = g_xg.unbind(0), g_pa.unbind(0), \
+            g_zp.unbind(0)
+        g_qq_s, g_rp_s = g_qq.unbind(0), g_rp.unbind(0)
+        steps = list(zip(ifo.unbind(0), u.unbind(0), c.unbind(0),
+                         tc.unbind(0), h_hat.unbind(0), z.unbind(0),
+                         r.unbind(0), alpha.unbind(1)))
+        grad_out_s = grad_out.unbind(1) if grad_out is not None else None
+        grad_alpha_s = grad_alpha.unbind(1) if grad_alpha is not None \
+            else None
+        for t in range(T - 1, -1, -1):
+            ifo_t, u_t, c_t, tc_t, hh, z_t, r_t, al = steps[t]
+            if t < T - 1 and grad_out_s is not None:
+                gh.add_(grad_out_s[t])
+            # h = (1 + alpha) h_hat, alpha = sigmoid(U_s z + b_u):
+            g_al = (gh * hh).sum(dim=1)
+            if grad_alpha_s is not None:
+                g_al.add_(grad_alpha_s[t])
+            g_pa_t = g_pa_s[t]
+            g_pa_t.copy_(_sigmoid_backward(g_al, al))
+            g_hh = gh.mul_((al + 1).unsqueeze(1))
+            # z = tanh(W_h h_hat + b_s + W_q q[batch]):
+            g_zp_t = g_zp_s[t]
+            g_zp_t.copy_(_tanh_backward(g_pa_t.unsqueeze(1) * w_score_r, z_t))
+            g_hh.addmm_(g_zp_t, w_att)
+            g_qq_t = g_qq_s[t].zero_().index_add_(0, batch, g_zp_t)
+            # q = W_q relu(W sum_i h_hat_i):
+            g_rp_t = torch.mul(g_qq_t @ w_q, r_t > 0, out=g_rp_s[t])
+            g_hh.add_((g_rp_t @ w_query).index_select(0, batch))
+            # The LSTM cell, h_hat = o tanh(c):
+            i, f, o = ifo_t.chunk(3, dim=1)
+            gc.add_(_tanh_backward(g_hh * o, tc_t))
+            c_prev = c_s[t - 1] if t > 0 else c0
+            g = g_xg_s[t]
+            torch.mul(gc, u_t, out=g[:, :d])
+            if c_prev is not None:
+                torch.mul(gc, c_prev, out=g[:, d:2 * d])
+            else:
+                g[:, d:2 * d].zero_()
+            torch.mul(g_hh, tc_t, out=g[:, 2 * d:3 * d])
+            g[:, :3 * d] = _sigmoid_backward(g[:, :3 * d], ifo_t)
+            g[:, 3 * d:] = _tanh_backward(gc * i, u_t)
+            if t > 0 or ctx.has_h0:
+                gh = _scatter_subsets(g @ w_h, graph)
+            if t > 0 or ctx.has_c0:
+                gc = gc.mul_(f)
+        g_x = g_xg.view(T * n, 4 * d)
+        grads = [
+            _t_mm(g_x, a.view(T * n, 3 * d)),                     # w_h
+            _t_mm(g_rp.view(-1, d), tot.view(-1, d)),             # w_query
+            _t_mm(g_zp.view(-1, num_att), h_hat.view(-1, d)),     # w_att
+            g_zp.view(-1, num_att).sum(dim=0),                    # b_att
+            _t_mm(g_qq.view(-1, num_att), r.view(-1, d)),         # w_q
+            g_pa.view(1, -1) @ z.view(-1, num_att),               # w_score
+            g_pa.sum().view(1),                                   # b_score
+        ]
+        g_h0 = gh if ctx.has_h0 else None
+        g_c0 = gc if ctx.has_c0 else None
+        return (None, None, None, None, g_xg, g_h0, g_c0, *grads)
+
+
+def _linear(lin: Linear, x: Tensor) -> Tensor:
+    # lin(x) for a long x (T N rows) as x W^T + b, with W^T made contiguous
+    # so that autograd forms the weight gradient as x^T g (then transposed):
+    # for a narrow x that is several times faster on CPU than the g^T x that
+    # F.linear's backward runs.
+    if is_uninitialized_parameter(lin.weight):
+        return lin(x)  # lazy initialisation on the first call
+    flat = x.reshape(-1, x.size(-1))
+    w = lin.weight.t().contiguous()
+    out = flat @ w if lin.bias is None else torch.addmm(lin.bias, flat, w)
+    return out.view(x.shape[:-1] + (lin.weight.size(0), ))
+
+
+def _detach(t: Optional[Tensor]) -> Optional[Tensor]:
+    return None if t is None else t.detach()
+
+
+class AGCLSTM(torch.nn.Module):
+    r"""The attention enhanced graph convolutional LSTM from the `"An
+    Attention Enhanced Graph Convolutional LSTM Network for Skeleton-Based
+    Action Recognition" <https://arxiv.org/abs/1902.09130>`_ paper (Si et
+    al., CVPR 2019), run over a whole skeleton sequence: the recurrence of
+    :class:`AGCLSTMCell` (held in :obj:`cell`) for :math:`t = 1, \dots, T`,
+
+    .. math::
+        (\mathbf{H}_t, \mathbf{C}_t, \alpha_t) =
+        \mathrm{AGCLSTMCell}(\mathbf{X}_t, \mathbf{H}_{t-1},
+        \mathbf{C}_{t-1}).
+
+    The input side :math:`\mathbf{W}_x *\mathcal{G} \mathbf{X}_t +
+    \mathbf{b}` of all four gates does not depend on the recurrence: it is
+    computed for all :math:`T` frames before the time loop, one neighbourhood
+    aggregation over :math:`(|\mathcal{V}|, T, F_{in})` and one matrix
+    product. Inside the loop only the hidden side
+    :math:`\mathbf{W}_h *\mathcal{G} \mathbf{H}_{t-1}` (one aggregation,
+    one fused :math:`4 F_{out}`-wide product) and the attention run, without
+    autograd: the loop has a hand-written backward that defers every weight
+    gradient to one matrix product over all steps. Outputs and gradients
+    equal those of a loop over :obj:`cell`.
+
+    Args:
+        in_channels (int): Size of each input sample, or :obj:`-1` to derive
+            the size from the first input(s) to the forward method.
+        out_channels (int): Size of the hidden and cell states.
+        att_channels (int, optional): Size of the attention's hidden layer.
+            (default: :obj:`out_channels`)
+        bias (bool, optional): If set to :obj:`False`, the gates will not
+            learn the biases. (default: :obj:`True`)
+
+    Shapes:
+        - **input:** joint features :math:`(|\mathcal{V}|, T, F_{in})`,
+          edge indices :math:`(2, |\mathcal{E}|)`, subset labels
+          :math:`(|\mathcal{E}|,)`, batch vector :math:`(|\mathcal{V}|)`
+          *(optional)*, initial state :math:`((|\mathcal{V}|, F_{out}),
+          (|\mathcal{V}|, F_{out}))` *(optional)*
+        - **output:** hidden states :math:`(|\mathcal{V}|, T, F_{out})`,
+          attention :math:`(|\mathcal{V}|, T)`, final state
+          :math:`((|\mathcal{V}|, F_{out}), (|\mathcal{V}|, F_{out}))`
+    """
+    def __init__(self, in_channels: int, out_channels: int,
+                 att_channels: Optional[int] = None, bias: bool = True):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.cell = AGCLSTMCell(in_channels, out_channels, att_channels,
+                                bias=bias)
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        self.cell.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor, partition: Tensor,
+                batch: Optional[Tensor] = None,
+                state: Optional[Tuple[Tensor, Tensor]] = None,
+                ) -> Tuple[Tensor, Tensor, Tuple[Tensor, Tensor]]:
+        r"""Runs the recurrence over all frames.
+
+        Args:
+            x (torch.Tensor): Joint features :math:`(|\mathcal{V}|, T,
+                F_{in})` (every sample of a batch has the same :math:`T`).
+            edge_index (torch.Tensor): The bones, both directions.
+            partition (torch.Tensor): The subset label of every edge
+                (:func:`skeleton_partition`).
+            batch (torch.Tensor, optional): The sample of every joint
+                (default: all joints form one sample).
+            state ((torch.Tensor, torch.Tensor), optional): The initial
+                :math:`(\mathbf{H}_0, \mathbf{C}_0)` (default: zeros).
+
+        Returns:
+            :obj:`(out, alpha, (h, c))`: the hidden states :math:`\mathbf{H}_t`
+            of all frames, the attention :math:`\alpha_t` of all frames, and
+            the final state.
+        """
+        cell = self.cell
+        who = self.__class__.__name__
+        _check_x(who, x, (3, ), '(num_nodes, num_frames, in_channels)')
+        n, T = x.size(0), x.size(1)
+        graph = cell.conv_x.subset_graph(edge_index, partition, n, x.dtype,
+                                         who)
+        num_graphs = _check_batch(who, batch, n)
+        state = _check_state(who, state, n, self.out_channels)
+        d = self.out_channels
+        if T == 0:
+            if state is None:
+                zero = x.new_zeros(n, d)
+                state = (zero, zero)
+            return x.new_zeros(n, 0, d), x.new_zeros(n, 0), state
+
+        # Hoisted: the input side of all gates for all frames, time-major.
+        a = cell.conv_x.aggregate_subsets(x, graph)  # (N, 3, T, C)
+        a = a.permute(2, 0, 1, 3).reshape(T, n, 3 * x.size(2))
+        xg = _linear(cell.conv_x.lin, a)  # (T, N, 4 d)
+
+        h0, c0 = state if state is not None else (None, None)
+        att = cell.att
+        params = (cell.conv_h.lin.weight, att.lin_query.weight,
+                  att.lin_h.weight, att.lin_h.bias, att.lin_q.weight,
+                  att.lin_score.weight, att.lin_score.bias)
+        record = torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in (xg, h0, c0) + params)
+        out, alpha, c = _AGCLSTMRecurrence.apply(
+            record, graph, batch if batch is not None else
+            x.new_zeros(n, dtype=torch.long), num_graphs, xg, h0, c0, *params)
+        return out, alpha, (out[:, -1], c)
+
+    def __repr__(self) -> str:
+        return repr(self.cell).replace('AGCLSTMCell', 'AGCLSTM', 1)

@@ -1,0 +1,255 @@
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.nn import Linear
+
+from ...utils import scatter
+from ..agc_lstm import AGCLSTM, _check_batch
+
+
+class AGCLSTMNet(torch.nn.Module):
+    r"""The skeleton action recognition network of the `"An Attention
+    Enhanced Graph Convolutional LSTM Network for Skeleton-Based Action
+    Recognition" <https://arxiv.org/abs/1902.09130>`_ paper (Si et al.,
+    CVPR 2019), built from :class:`tgr.nn.AGCLSTM` layers.
+
+    1. **Feature augmentation:** a linear layer on the joint positions
+       :math:`\mathbf{x}_{ti}` and one on the frame differences
+       :math:`\mathbf{x}_{ti} - \mathbf{x}_{t-1,i}` (zero at :math:`t = 1`),
+       concatenated, then a :class:`torch.nn.LSTM` over time per joint (the
+       joints are its batch).
+    2. **Temporal hierarchy:** :obj:`num_layers` AGC-LSTM layers with a
+       temporal average pooling (window and stride :obj:`pool_size`, trailing
+       frames that do not fill a window are dropped) between two layers, so
+       the :math:`j`-th layer runs over
+       :math:`T_j = \lfloor T / k^{j-1} \rfloor` steps.
+    3. **Prediction at every step** of the last layer from the sum of all
+       joints' features (global) and of the attention-weighted joints'
+       features (local), per sample:
+
+       .. math::
+           \mathbf{F}^g_t = \sum_i \mathbf{H}_{ti}, \qquad
+           \mathbf{F}^l_t = \sum_i \alpha_{ti} \mathbf{H}_{ti}, \qquad
+           \mathbf{o}_t = \mathbf{W}_g \mathbf{F}^g_t + \mathbf{b}_g +
+           \mathbf{W}_l \mathbf{F}^l_t + \mathbf{b}_l.
+
+    :meth:`loss` is the paper's objective: cross entropy summed over all
+    steps of the last layer, plus two attention regularisers summed over all
+    AGC-LSTM layers :math:`j` (with :math:`N` the joints of a sample),
+
+    .. math::
+        \mathcal{L} = -\sum_{t=1}^{T_L} \log \hat{y}_{t,y} +
+        \lambda \sum_{j=1}^{L} \sum_{n=1}^{N} \Big(1 - \frac{1}{T_j}
+        \sum_{t=1}^{T_j} \alpha_{tnj}\Big)^2 +
+        \beta \sum_{j=1}^{L} \frac{1}{T_j} \sum_{t=1}^{T_j}
+        \Big(\sum_{n=1}^{N} \alpha_{tnj}\Big)^2,
+
+    averaged over the samples of the batch; the first regulariser asks for
+    equal attention to all joints over time, the second limits the number
+    of joints attended to at once. Gradients flow through all terms.
+    At test time, :meth:`predict` averages the class probabilities of all
+    steps (or takes the last step's).
+
+    Args:
+        in_channels (int): Size of each joint's input (e.g. 3 for
+            coordinates), or :obj:`-1` to derive it from the first input.
+        num_classes (int): The number of action classes.
+        hidden_channels (int, optional): Width of the LSTM and AGC-LSTM
+            layers; each of the two feature-augmentation layers has half of
+            it. (default: :obj:`128`)
+        num_layers (int, optional): The number of AGC-LSTM layers
+            :math:`L`. (default: :obj:`3`)
+        pool_size (int, optional): Window (and stride) :math:`k` of the
+            temporal average pooling. (default: :obj:`2`)
+        att_channels (int, optional): Size of the attention's hidden layer.
+            (default: :obj:`hidden_channels`)
+        dropout (float, optional): Dropout probability on the input of every
+            AGC-LSTM layer and of the classifier. (default: :obj:`0.0`)
+        lam (float, optional): :math:`\lambda` of :meth:`loss`.
+            (default: :obj:`0.01`)
+        beta (float, optional): :math:`\beta` of :meth:`loss`.
+            (default: :obj:`0.001`)
+
+    Shapes:
+        - **input:** joint coordinates :math:`(|\mathcal{V}|, T, F_{in})`,
+          edge indices :math:`(2, |\mathcal{E}|)`, subset labels
+          :math:`(|\mathcal{E}|,)` (:func:`tgr.nn.skeleton_partition`),
+          batch vector :math:`(|\mathcal{V}|)` *(optional)*
+        - **output:** logits :math:`(B, T_L, \text{num\_classes})` and the
+          attention of every layer, :math:`[(|\mathcal{V}|, T_j)]_{j=1}^{L}`
+    """
+    def __init__(self, in_channels: int, num_classes: int,
+                 hidden_channels: int = 128, num_layers: int = 3,
+                 pool_size: int = 2, att_channels: Optional[int] = None,
+                 dropout: float = 0.0, lam: float = 0.01,
+                 beta: float = 0.001):
+        super().__init__()
+        who = self.__class__.__name__
+        for name, value, low in (('num_classes', num_classes, 1),
+                                 ('hidden_channels', hidden_channels, 2),
+                                 ('num_layers', num_layers, 1),
+                                 ('pool_size', pool_size, 1)):
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"'{who}' expects '{name}' to be an integer "
+                                 f">= {low} (got {value})")
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.hidden_channels = hidden_channels
+        self.num_layers = num_layers
+        self.pool_size = pool_size
+        self.dropout = dropout
+        self.lam = lam
+        self.beta = beta
+        half = hidden_channels // 2
+        self.lin_pos = Linear(in_channels, half)
+        self.lin_diff = Linear(in_channels, hidden_channels - half)
+        self.lstm = torch.nn.LSTM(hidden_channels, hidden_channels,
+                                  batch_first=True)
+        self.convs = torch.nn.ModuleList([
+            AGCLSTM(hidden_channels, hidden_channels, att_channels)
+            for _ in range(num_layers)
+        ])
+        self.lin_global = Linear(hidden_channels, num_classes)
+        self.lin_local = Linear(hidden_channels, num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        self.lin_pos.reset_parameters()
+        self.lin_diff.reset_parameters()
+        self.lstm.reset_parameters()
+        for conv in self.convs:
+            conv.reset_parameters()
+        self.lin_global.reset_parameters()
+        self.lin_local.reset_parameters()
+
+    def min_frames(self) -> int:
+        r"""The fewest frames an input needs (one step in the last
+        layer)."""
+        return self.pool_size**(self.num_layers - 1)
+
+    def forward(self, x: Tensor, edge_index: Tensor, partition: Tensor,
+                batch: Optional[Tensor] = None,
+                ) -> Tuple[Tensor, List[Tensor]]:
+        r"""Computes the class scores of every step of the last layer.
+
+        Args:
+            x (torch.Tensor): Joint coordinates :math:`(|\mathcal{V}|, T,
+                F_{in})`.
+            edge_index (torch.Tensor): The bones, both directions.
+            partition (torch.Tensor): The subset label of every edge
+                (:func:`tgr.nn.skeleton_partition`).
+            batch (torch.Tensor, optional): The sample of every joint
+                (default: one sample).
+
+        Returns:
+            :obj:`(logits, alphas)`: logits :math:`(B, T_L,
+            \text{num\_classes})` and the list of the attentions
+            :math:`(|\mathcal{V}|, T_j)` of the :math:`L` layers (pass both
+            to :meth:`loss`).
+        """
+        who = self.__class__.__name__
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            raise TypeError(f"'{who}' expects floating-point features 'x'")
+        if x.dim() != 3:
+            raise ValueError(f"'{who}' expects 'x' of shape (num_nodes, "
+                             f"num_frames, in_channels) (got "
+                             f"{tuple(x.shape)})")
+        n, T = x.size(0), x.size(1)
+        if T < self.min_frames():
+            raise ValueError(f"'{who}' expects at least {self.min_frames()} "
+                             f"frames for {self.num_layers} layers with "
+                             f"pool_size={self.pool_size} (got {T})")
+        num_graphs = _check_batch(who, batch, n)
+
+        diff = x - torch.cat([x[:, :1], x[:, :-1]], dim=1)
+        h = torch.cat([self.lin_pos(x), self.lin_diff(diff)], dim=-1)
+        h, _ = self.lstm(h)
+        alphas: List[Tensor] = []
+        for j, conv in enumerate(self.convs):
+            if j > 0:
+                h = self._pool(h)
+            h = F.dropout(h, p=self.dropout, training=self.training)
+            h, alpha, _ = conv(h, edge_index, partition, batch)
+            alphas.append(alpha)
+        f_local = h * alphas[-1].unsqueeze(-1)
+        if batch is None:
+            f_global, f_local = h.sum(0, keepdim=True), \
+                f_local.sum(0, keepdim=True)
+        else:
+            f_global = scatter(h, batch, num_graphs)
+            f_local = scatter(f_local, batch, num_graphs)
+        f_global = F.dropout(f_global, p=self.dropout, training=self.training)
+        f_local = F.dropout(f_local, p=self.dropout, training=self.training)
+        return self.lin_global(f_global) + self.lin_local(f_local), alphas
+
+    def _pool(self, h: Tensor) -> Tensor:
+        k = self.pool_size
+        T = h.size(1) // k
+        return h[:, :T * k].reshape(h.size(0), T, k, h.size(2)).mean(dim=2)
+
+    def loss(self, logits: Tensor, alphas: List[Tensor], y: Tensor,
+             batch: Optional[Tensor] = None, lam: Optional[float] = None,
+             beta: Optional[float] = None) -> Tensor:
+        r"""The paper's training objective (see the class description),
+        averaged over the samples.
+
+        Args:
+            logits (torch.Tensor): :math:`(B, T_L, \text{num\_classes})` from
+                :meth:`forward`.
+            alphas (list of torch.Tensor): The attentions from
+                :meth:`forward`.
+            y (torch.Tensor): The class of every sample, :math:`(B,)`.
+            batch (torch.Tensor, optional): The sample of every joint, as
+                given to :meth:`forward`.
+            lam (float, optional): Overrides :obj:`self.lam`.
+            beta (float, optional): Overrides :obj:`self.beta`.
+        """
+        who = self.__class__.__name__
+        lam = self.lam if lam is None else lam
+        beta = self.beta if beta is None else beta
+        if logits.dim() != 3:
+            raise ValueError(f"'{who}' expects 'logits' of shape (B, T, "
+                             f"num_classes) (got {tuple(logits.shape)})")
+        B, T, K = logits.shape
+        if y.shape != (B, ):
+            raise ValueError(f"'{who}' expects 'y' of shape ({B},), one "
+                             f"class per sample (got {tuple(y.shape)})")
+        if len(alphas) == 0 or alphas[-1].size(1) != T:
+            got = alphas[-1].size(1) if len(alphas) else None
+            raise ValueError(f"'{who}' expects the last attention to cover "
+                             f"the T={T} steps of 'logits' (got {got})")
+        ce = F.cross_entropy(logits.transpose(1, 2),
+                             y.view(B, 1).expand(B, T), reduction='sum') / B
+        balance = logits.new_zeros(())
+        sparsity = logits.new_zeros(())
+        for alpha in alphas:
+            n = alpha.size(0)
+            if _check_batch(who, batch, n) != B:
+                raise ValueError(f"'{who}' expects 'batch' with {B} samples, "
+                                 f"as many as 'logits' has rows")
+            balance = balance + ((1 - alpha.mean(dim=1))**2).sum() / B
+            total = alpha.sum(0, keepdim=True) if batch is None else \
+                scatter(alpha, batch, B)  # (B, T_j): attention per frame
+            sparsity = sparsity + (total**2).mean(dim=1).sum() / B
+        return ce + lam * balance + beta * sparsity
+
+    @staticmethod
+    def predict(logits: Tensor, mode: str = 'mean') -> Tensor:
+        r"""Class probabilities :math:`(B, \text{num\_classes})` from the
+        per-step logits: the mean over all steps of the per-step softmax
+        (:obj:`mode="mean"`, the default) or the last step's
+        (:obj:`mode="last"`)."""
+        if mode == 'mean':
+            return logits.softmax(dim=-1).mean(dim=1)
+        if mode == 'last':
+            return logits[:, -1].softmax(dim=-1)
+        raise ValueError(f"'AGCLSTMNet' expects mode 'mean' or 'last' (got "
+                         f"'{mode}')")
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.num_classes}, hidden_channels={self.hidden_channels}, '
+                f'num_layers={self.num_layers}, pool_size={self.pool_size})')
