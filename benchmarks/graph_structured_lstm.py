@@ -12,11 +12,11 @@ number of levels against the number of comments.
 """
 import argparse
 import random
-import statistics
-import time
 
 import torch
 from torch_geometric.data import Batch, Data
+
+from _timing import median_time
 
 from tgr.nn import GraphStructuredLSTM
 from tgr.transforms import AddSiblingOrder
@@ -69,20 +69,6 @@ class ScanGSLSTM(torch.nn.Module):
         bwd = sorted(range(x.size(0)), key=lambda t: int(rev_level[t]))
         return torch.cat([self.direction(0, x, fwd, parent, prev),
                           self.direction(1, x, bwd, first, nxt)], dim=1)
-
-
-def median_time(fn, device, repeat):
-    fn()
-    out = []
-    for _ in range(repeat):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
 
 
 def main():

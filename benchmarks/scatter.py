@@ -8,27 +8,13 @@ Forward + backward, medians. Needs torch-scatter for the comparison
 (``pip install wheel && pip install --no-build-isolation torch-scatter``).
 """
 import argparse
-import statistics
-import time
 
 import torch
 
+from _timing import median_time
+
 import tgr.utils.dispatch as dispatch
 from tgr.utils import scatter, segment, use_torch_scatter
-
-
-def timed(fn, device, repeat):
-    fn()
-    out = []
-    for _ in range(repeat):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
 
 
 def main():
@@ -69,10 +55,10 @@ def main():
     for kind in ('scatter', 'segment'):
         for reduce in ('sum', 'mean', 'max'):
             with use_torch_scatter(False):
-                t_native = timed(run(kind, reduce), device, args.repeat)
+                t_native = median_time(run(kind, reduce), device, args.repeat)
             if have:
                 with use_torch_scatter(True):
-                    t_ts = timed(run(kind, reduce), device, args.repeat)
+                    t_ts = median_time(run(kind, reduce), device, args.repeat)
                 ratio = f'{t_native / t_ts:.2f}x'
                 ts = f'{t_ts * 1e3:.1f} ms'
             else:

@@ -21,34 +21,16 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
+
+from _timing import median_time
 
 from tgr.nn import ChildSumTreeLSTM, NAryTreeLSTM
 from tgr.schedule import build_schedule
 from tgr.testing import chain, random_forest
-
-
-def sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize()
-
-
-def median_time(fn, device, repeat, warmup=1):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        sync(device)
-        t = time.perf_counter()
-        fn()
-        sync(device)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 class RecursiveChildSum(torch.nn.Module):
