@@ -186,6 +186,11 @@ def test_layer_schedule_checks():
         layer_schedule('L', torch.ones(3, 2, dtype=torch.long), ei)
     with pytest.raises(ValueError, match=r'\(num_nodes, in_channels\)'):
         layer_schedule('L', torch.randn(3), ei)
+    moved = sched.to('meta')
+    assert moved.device.type == 'meta' and moved.node_ptr == sched.node_ptr
+    with pytest.raises(ValueError, match=r"schedule on meta .* "
+                       r"'schedule.to\(x.device\)'"):
+        layer_schedule('L', x, ei, schedule=moved)
     rev = layer_schedule('L', x, ei, flow='target_to_source')
     assert rev.level.tolist() == [2, 1, 0]
 

@@ -703,6 +703,10 @@ def layer_schedule(who: str, x: Tensor, edge_index: Tensor,
                 f"'{who}' got a schedule for {schedule.num_nodes} nodes and "
                 f"{schedule.num_edges} edges, but the input has {num_nodes} "
                 f"nodes and {edge_index.size(1)} edges")
+        if schedule.device != x.device:
+            raise ValueError(
+                f"'{who}' got a schedule on {schedule.device} for input on "
+                f"{x.device} (move it with 'schedule.to(x.device)')")
         return schedule
     if flow not in ('source_to_target', 'target_to_source'):
         raise ValueError(f"'{who}' expects 'flow' to be 'source_to_target' "
