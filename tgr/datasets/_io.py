@@ -33,3 +33,21 @@ def atomic_torch_save(obj: Any, path: str) -> None:
 def atomic_json_dump(obj: Any, path: str) -> None:
     r""":func:`json.dump` of :obj:`obj` to :obj:`path`, atomically."""
     _atomic(path, lambda f: json.dump(obj, f, indent=1), 'x')
+
+
+def check_choice(who: str, arg: str, value: Any, choices) -> None:
+    r"""Raises a :class:`ValueError` naming :obj:`who` and :obj:`arg` unless
+    :obj:`value` is one of :obj:`choices`."""
+    if value not in choices:
+        raise ValueError(f"'{who}' expects '{arg}' to be one of {choices} "
+                         f"(got '{value}')")
+
+
+def check_raw_link(root: str, message: Callable[[str], str]) -> None:
+    r"""Raises :class:`FileNotFoundError` with :obj:`message(raw_dir)` when
+    :obj:`root/raw` is a link to a folder that does not exist (tests and
+    examples link it to read-only data; PyG would otherwise try to create
+    it)."""
+    raw = osp.join(osp.expanduser(root), 'raw')
+    if osp.islink(raw) and not osp.exists(raw):
+        raise FileNotFoundError(message(raw))

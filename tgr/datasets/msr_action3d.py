@@ -12,6 +12,7 @@ from .skeleton import MSR_LAYOUT
 from .skeleton import pad as pad_frames
 from .skeleton import resample as resample_frames
 from ._io import atomic_torch_save as _atomic_torch_save
+from ._io import check_choice, check_raw_link
 
 __all__ = [
     'MSRAction3D',
@@ -257,9 +258,7 @@ class MSRAction3D(InMemoryDataset):
                  pre_filter: Optional[Callable] = None,
                  force_reload: bool = False, log: bool = True) -> None:
         name = self.__class__.__name__
-        if split not in self.splits:
-            raise ValueError(f"'{name}' expects 'split' to be one of "
-                             f"{self.splits} (got '{split}')")
+        check_choice(name, 'split', split, self.splits)
         if int(num_frames) < 1:
             raise ValueError(f"'{name}' expects 'num_frames' >= 1 (got "
                              f"{num_frames})")
@@ -267,9 +266,7 @@ class MSRAction3D(InMemoryDataset):
         self.num_frames = int(num_frames)
         self.resample = bool(resample)
         self.fill_missing = bool(fill_missing)
-        raw = osp.join(osp.expanduser(root), 'raw')
-        if osp.islink(raw) and not osp.exists(raw):
-            raise FileNotFoundError(self._missing_message(raw))
+        check_raw_link(root, lambda raw: self._missing_message(raw))
         super().__init__(root, transform, pre_transform, pre_filter,
                          force_reload=force_reload, log=log)
         self.load(self.processed_paths[0])

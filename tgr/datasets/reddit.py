@@ -28,6 +28,7 @@ from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.io import fs
 
 from ._io import atomic_torch_save as _atomic_torch_save
+from ._io import check_choice, check_raw_link
 
 __all__ = [
     'RedditThreads',
@@ -621,9 +622,7 @@ class RedditThreads(InMemoryDataset):
                  pre_transform: Optional[Callable] = None,
                  force_reload: bool = False) -> None:
         name = self.__class__.__name__
-        if split not in self.splits:
-            raise ValueError(f"'{name}' expects 'split' to be one of "
-                             f"{self.splits} (got '{split}')")
+        check_choice(name, 'split', split, self.splits)
         if on_error not in ('raise', 'skip'):
             raise ValueError(f"'{name}' expects 'on_error' to be 'raise' or "
                              f"'skip' (got '{on_error}')")
@@ -642,9 +641,7 @@ class RedditThreads(InMemoryDataset):
         self.num_levels = int(num_levels)
         self.on_error = on_error
         self.num_bow_features = int(num_features)
-        raw = osp.join(osp.expanduser(root), 'raw')
-        if osp.islink(raw) and not osp.exists(raw):
-            raise FileNotFoundError(self._missing_message(raw, files))
+        check_raw_link(root, lambda raw: self._missing_message(raw, files))
         super().__init__(root, transform, pre_transform,
                          force_reload=force_reload)
         self.load(self.processed_paths[self.splits.index(split)])
@@ -912,9 +909,7 @@ class SyntheticRedditThreads(InMemoryDataset):
                  transform: Optional[Callable] = None,
                  pre_transform: Optional[Callable] = None) -> None:
         name = self.__class__.__name__
-        if split not in self.splits:
-            raise ValueError(f"'{name}' expects 'split' to be one of "
-                             f"{self.splits} (got '{split}')")
+        check_choice(name, 'split', split, self.splits)
         if int(num_threads) < 3:
             raise ValueError(f"'{name}' expects 'num_threads' >= 3 (one per "
                              f"split; got {num_threads})")

@@ -10,6 +10,7 @@ from torch_geometric.io import fs
 
 from ..transforms import AddLevels
 from ._io import atomic_torch_save as _atomic_torch_save
+from ._io import check_raw_link
 
 _URL = 'https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip'
 
@@ -249,9 +250,7 @@ class SST(InMemoryDataset):
                              f"to be one of {self.splits} (got '{split}')")
         self.split = split
         self.binary = bool(binary)
-        raw = osp.join(osp.expanduser(root), 'raw')
-        if osp.islink(raw) and not osp.exists(raw):
-            raise FileNotFoundError(self._missing_message(raw))
+        check_raw_link(root, lambda raw: self._missing_message(raw))
         super().__init__(root, transform, pre_transform, pre_filter,
                          force_reload=force_reload)
         self.load(self.processed_paths[0])

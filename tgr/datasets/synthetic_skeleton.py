@@ -7,6 +7,7 @@ from torch import Tensor
 from torch_geometric.data import Data, InMemoryDataset
 
 from .skeleton import NTU_LAYOUT
+from ._io import check_choice
 
 __all__ = ['SyntheticSkeletonActions']
 
@@ -105,9 +106,7 @@ class SyntheticSkeletonActions(InMemoryDataset):
                  noise: float = 0.01,
                  transform: Optional[Callable] = None) -> None:
         name = self.__class__.__name__
-        if split not in self.splits:
-            raise ValueError(f"'{name}' expects 'split' to be one of "
-                             f"{self.splits} (got '{split}')")
+        check_choice(name, 'split', split, self.splits)
         for arg, value, low in (('num_samples', num_samples, 1),
                                 ('num_classes', num_classes, 1),
                                 ('num_frames', num_frames, 2)):
