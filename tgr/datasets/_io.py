@@ -51,3 +51,14 @@ def check_raw_link(root: str, message: Callable[[str], str]) -> None:
     raw = osp.join(osp.expanduser(root), 'raw')
     if osp.islink(raw) and not osp.exists(raw):
         raise FileNotFoundError(message(raw))
+
+
+def atomic_save_data_list(data_list: list, path: str) -> None:
+    r"""Collates :obj:`data_list` as :class:`InMemoryDataset` does and saves
+    it to :obj:`path` atomically; an empty list gives an empty dataset."""
+    from torch_geometric.data import Data, InMemoryDataset
+    if data_list:
+        data, slices = InMemoryDataset.collate(data_list)
+    else:  # collate() needs one graph; an empty split has no slices
+        data, slices = Data(), {}
+    atomic_torch_save((data.to_dict(), slices, data.__class__), path)

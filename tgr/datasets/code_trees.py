@@ -47,7 +47,7 @@ from torch_geometric.data import Data, InMemoryDataset
 from tqdm import tqdm
 
 from ..transforms import AddLevels
-from ._io import atomic_json_dump, atomic_torch_save
+from ._io import atomic_json_dump, atomic_save_data_list
 
 __all__ = [
     'PythonCodeTrees',
@@ -258,14 +258,6 @@ def _add_levels_many(graphs: List[Data]) -> None:
         g.level = level.clone()
 
 
-def _save_atomic(data_list: List[Data], path: str) -> None:
-    if data_list:
-        data, slices = InMemoryDataset.collate(data_list)
-    else:  # collate() needs one graph; an empty split has no slices
-        data, slices = Data(), {}
-    atomic_torch_save((data.to_dict(), slices, data.__class__), path)
-
-
 def _save_json_atomic(obj: dict, path: str) -> None:
     atomic_json_dump(obj, path)
 
@@ -305,7 +297,8 @@ class _CodeTrees(InMemoryDataset):
             data_list = graphs[split]
             if self.pre_transform is not None:
                 data_list = [self.pre_transform(d) for d in data_list]
-            _save_atomic(data_list, self.processed_paths[SPLITS.index(split)])
+            atomic_save_data_list(
+                data_list, self.processed_paths[SPLITS.index(split)])
         _save_json_atomic(meta, self.processed_paths[-1])
 
     @property

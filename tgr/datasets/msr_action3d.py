@@ -11,8 +11,7 @@ from tqdm import tqdm
 from .skeleton import MSR_LAYOUT
 from .skeleton import pad as pad_frames
 from .skeleton import resample as resample_frames
-from ._io import atomic_torch_save as _atomic_torch_save
-from ._io import check_choice, check_raw_link
+from ._io import atomic_save_data_list, check_choice, check_raw_link
 
 __all__ = [
     'MSRAction3D',
@@ -334,11 +333,7 @@ class MSRAction3D(InMemoryDataset):
         r"""Saves a list of data objects to :obj:`path` atomically (a
         temporary file is renamed over :obj:`path`); an empty list gives an
         empty dataset."""
-        if data_list:
-            data, slices = cls.collate(data_list)
-        else:
-            data, slices = Data(), {}
-        _atomic_torch_save((data.to_dict(), slices, data.__class__), path)
+        atomic_save_data_list(data_list, path)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({len(self)}, '
