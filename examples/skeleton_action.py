@@ -48,8 +48,9 @@ from tqdm import tqdm
 
 from tgr.datasets import NTURGBD, MSRAction3D, SyntheticSkeletonActions
 from tgr.datasets.skeleton import MSR_LAYOUT, NTU_LAYOUT, resample
-from tgr.nn import PartAwareLSTM, skeleton_partition
+from tgr.nn import PartAwareLSTM
 from tgr.nn.models import AGCLSTMNet
+from tgr.transforms import AddSkeletonPartition
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED = {
@@ -72,6 +73,10 @@ parser.add_argument('--benchmark', choices=['xsub', 'xview'], default='xsub',
 parser.add_argument('--frames', type=int, default=None,
                     help='frames per sample (default: 32, 100 for ntu)')
 parser.add_argument('--seed', type=int, default=12345)
+parser.add_argument('--runs', type=int, default=1,
+                    help='train this many models (seeds --seed, --seed + 1, '
+                    '...) and report their mean, spread and the accuracy of '
+                    'their averaged test probabilities')
 parser.add_argument('--epochs', type=int, default=60)
 parser.add_argument('--batch-size', type=int, default=16)
 parser.add_argument('--lr', type=float, default=3e-3)
@@ -81,12 +86,6 @@ parser.add_argument('--hidden', type=int, default=None,
                     'the paper) or of each part cell of the P-LSTM '
                     '(default 50)')
 parser.add_argument('--dropout', type=float, default=0.5)
-parser.add_argument('--default-init', action='store_true',
-                    help='keep AGCLSTMNet\'s default initialisation (under '
-                    'which the differences between samples shrink about '
-                    'tenfold per layer and the network barely starts to '
-                    'learn); by default the input-side weights are scaled '
-                    'up once, see rescale_init()')
 parser.add_argument('--val-ratio', type=float, default=0.12,
                     help='part of the training samples held out for '
                     'choosing the epoch (msr, ntu)')
@@ -140,20 +139,9 @@ def log(*a):
 # Data ######################################################################
 layout = NTU_LAYOUT if args.dataset in ('ntu', 'synthetic') else MSR_LAYOUT
 J = layout.num_joints
-_partitions = {}
-
-
-def add_partition(data):
-    # ST-GCN's subset label of every bone (root / centripetal /
-    # centrifugal), computed once per skeleton shape and cached; one centre
-    # per body.
-    key = (data.num_nodes, data.edge_index.size(1))
-    if key not in _partitions:
-        center = torch.arange(data.num_nodes) % J == layout.center
-        _partitions[key] = skeleton_partition(data.edge_index, center,
-                                              data.num_nodes)
-    data.partition = _partitions[key]
-    return data
+# ST-GCN's subset label of every bone (root / centripetal / centrifugal), one
+# centre per body, cached per skeleton shape by the transform.
+add_partition = AddSkeletonPartition(layout.center, num_joints=J)
 
 
 def normalize(data):
@@ -298,43 +286,21 @@ class PLSTMNet(torch.nn.Module):
         return self.lin(F.dropout(h, self.dropout, self.training))
 
 
-@torch.no_grad()
-def rescale_init(net: AGCLSTMNet):
-    # With the default (PyTorch) initialisation, every gate's pre-activation
-    # is a few times smaller than its input, the gates sit at 0.5 and each
-    # recurrent layer passes on about a tenth of the differences between
-    # samples: after five stacked layers the logits hardly depend on the
-    # input. Scaling the initial weights keeps the per-sample signal at
-    # about the same size through the layers (measured on MSR Action3D).
-    # The frame differences are about 10x smaller than the positions.
-    net.lin_pos.weight.mul_(3.0)
-    net.lin_diff.weight.mul_(30.0)
-    net.lstm.weight_ih_l0.mul_(3.0)
-    for conv in net.convs:
-        conv.cell.conv_x.lin.weight.mul_(6.0)
-        conv.cell.conv_h.lin.weight.mul_(6.0)
+def make_model():
+    if args.model == 'agclstm':
+        net = AGCLSTMNet(3, num_classes, hidden_channels=args.hidden,
+                         dropout=args.dropout)
+    else:
+        net = PLSTMNet(3, num_classes, args.hidden, args.dropout)
+    net = net.to(device)  # (model, module): the DDP wrapper and the net
+    if distributed:
+        return DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == 'cuda' else
+            None), net
+    return net, net
 
 
-if args.model == 'agclstm':
-    model = AGCLSTMNet(3, num_classes, hidden_channels=args.hidden,
-                       dropout=args.dropout)
-    if not args.default_init:
-        rescale_init(model)
-else:
-    model = PLSTMNet(3, num_classes, args.hidden, args.dropout)
-model = model.to(device)
-module = model
-if distributed:
-    model = DistributedDataParallel(
-        model, device_ids=[device.index] if device.type == 'cuda' else None)
-optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
-                             weight_decay=args.weight_decay)
-# The learning rate follows a cosine from --lr down to 0 over the epochs.
-scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer,
-                                                       args.epochs)
-
-
-def forward(batch):
+def forward(model, module, batch):
     # Per-step logits (B, T', C) and the training loss.
     if args.model == 'agclstm':
         logits, alphas = model(batch.x, batch.edge_index, batch.partition,
@@ -350,7 +316,7 @@ def forward(batch):
         reduction='sum') / batch.num_graphs
 
 
-def train(epoch: int) -> float:
+def train(model, module, optimizer, epoch: int) -> float:
     model.train()
     if train_sampler is not None:
         train_sampler.set_epoch(epoch)
@@ -359,7 +325,7 @@ def train(epoch: int) -> float:
                       **bar):
         batch = batch.to(device)
         optimizer.zero_grad()
-        _, loss_fn = forward(batch)
+        _, loss_fn = forward(model, module, batch)
         loss = loss_fn()
         loss.backward()
         optimizer.step()
@@ -371,19 +337,22 @@ def train(epoch: int) -> float:
 
 
 @torch.no_grad()
-def test(loader):
-    # Accuracy and mean negative log-likelihood of the prediction (the mean
-    # of the per-step class probabilities), summed over all ranks.
+def predict(model, module, loader) -> Tensor:
+    # The class probabilities of this rank's share of the samples: the mean
+    # of the per-step softmax.
     model.eval()
-    counts = torch.zeros(3, dtype=torch.float64, device=device)
-    for batch in loader:
-        batch = batch.to(device)
-        logits, _ = forward(batch)
-        prob = logits.softmax(dim=-1).mean(dim=1)
-        counts[0] += int((prob.argmax(dim=-1) == batch.y).sum())
-        counts[1] += float(-prob.gather(1, batch.y.view(-1, 1)).clamp(
-            min=1e-12).log().sum())
-        counts[2] += batch.num_graphs
+    probs = [forward(model, module, batch.to(device))[0].softmax(-1).mean(1)
+             for batch in loader]
+    return torch.cat(probs) if probs else torch.zeros(0, num_classes,
+                                                       device=device)
+
+
+def score(prob: Tensor, y: Tensor):
+    # Accuracy and mean negative log-likelihood over all ranks.
+    counts = torch.tensor([
+        float((prob.argmax(-1) == y).sum()),
+        float(-prob.gather(1, y.view(-1, 1)).clamp(min=1e-12).log().sum()),
+        float(y.numel())], dtype=torch.float64, device=device)
     if distributed:
         dist.all_reduce(counts)
     if counts[2] == 0:
@@ -391,43 +360,93 @@ def test(loader):
     return float(counts[0] / counts[2]), float(counts[1] / counts[2])
 
 
-num_params = sum(p.numel() for p in module.parameters())
-log(f'{args.dataset}: {len(train_dataset)} train / {len(val_dataset)} val / '
-    f'{len(test_dataset)} test samples, {num_classes} classes, '
-    f'{args.frames} frames; {args.model}, hidden {args.hidden}, '
-    f'{num_params:,} parameters, {device}, {world_size} process(es), '
-    f'{torch.get_num_threads()} CPU thread(s) each')
-if len(val_dataset) == 0:
-    log('No validation samples: the last epoch is reported.')
-best_val, best_key = -1.0, (-1.0, -float('inf'))
-test_at_best = best_epoch = 0
-times = []
+def labels(loader) -> Tensor:
+    ys = [batch.y for batch in loader]
+    return torch.cat(ys).to(device) if ys else torch.zeros(
+        0, dtype=torch.long, device=device)
+
+
+val_y, test_y = labels(val_loader), labels(test_loader)
+
+
+def run(seed: int):
+    # Trains one model; returns its test probabilities (this rank's share)
+    # at the best validation epoch, that epoch and the mean epoch time.
+    torch.manual_seed(seed)
+    generator.manual_seed(seed)
+    model, module = make_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
+                                 weight_decay=args.weight_decay)
+    # The learning rate follows a cosine from --lr down to 0.
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer,
+                                                           args.epochs)
+    if seed == args.seed:
+        num_params = sum(p.numel() for p in module.parameters())
+        log(f'{args.dataset}: {len(train_dataset)} train / '
+            f'{len(val_dataset)} val / {len(test_dataset)} test samples, '
+            f'{num_classes} classes, {args.frames} frames; {args.model}, '
+            f'hidden {args.hidden}, {num_params:,} parameters, {device}, '
+            f'{world_size} process(es), {torch.get_num_threads()} CPU '
+            f'thread(s) each')
+        if len(val_dataset) == 0:
+            log('No validation samples: the last epoch is reported.')
+    best_key, best_epoch, best_val = (-1.0, -float('inf')), 0, 0.0
+    test_prob, test_acc, times = None, 0.0, []
+    for epoch in range(1, args.epochs + 1):
+        t = time.perf_counter()
+        loss = train(model, module, optimizer, epoch)
+        scheduler.step()
+        train_time = time.perf_counter() - t
+        val_acc, val_nll = score(predict(model, module, val_loader), val_y) \
+            if len(val_dataset) else (0.0, 0.0)
+        # The best epoch has the highest validation accuracy, ties broken by
+        # the lower validation NLL (the small validation set of MSR Action3D
+        # reaches 100 % long before training ends). The test split is
+        # evaluated only when the epoch is the best so far.
+        improved = (val_acc, -val_nll) > best_key or len(val_dataset) == 0
+        if improved:
+            best_key, best_epoch, best_val = (val_acc, -val_nll), epoch, \
+                val_acc
+            test_prob = predict(model, module, test_loader)
+            test_acc = score(test_prob, test_y)[0]
+        times.append(time.perf_counter() - t)
+        log(f'Epoch: {epoch:03d}, Loss: {loss:.4f}, Val: {val_acc:.4f} '
+            f'(NLL {val_nll:.3f}), '
+            f'Test: {f"{test_acc:.4f}" if improved else "-     "}, '
+            f'Time: {times[-1]:.1f}s (train {train_time:.1f}s)')
+    at = (f'the best validation epoch {best_epoch} (val {best_val:.4f})'
+          if len(val_dataset) else
+          f'the last epoch {best_epoch} (no validation)')
+    log(f'{args.dataset} {args.model} (seed {seed}): test accuracy '
+        f'{test_acc:.4f} at {at}; '
+        f'{sum(times) / max(len(times), 1):.1f}s/epoch')
+    return module, test_prob, test_acc
+
+
 start = time.perf_counter()
-for epoch in range(1, args.epochs + 1):
-    t = time.perf_counter()
-    loss = train(epoch)
-    scheduler.step()
-    train_time = time.perf_counter() - t
-    val_acc, val_nll = test(val_loader) if len(val_dataset) else (0.0, 0.0)
-    # The best epoch has the highest validation accuracy, ties broken by
-    # the lower validation NLL (the small validation set of MSR Action3D
-    # reaches 100 % long before training ends). The test split is evaluated
-    # only when the epoch is the best so far.
-    improved = (val_acc, -val_nll) > best_key or len(val_dataset) == 0
-    if improved:
-        best_key, best_epoch = (val_acc, -val_nll), epoch
-        best_val, test_at_best = val_acc, test(test_loader)[0]
-    times.append(time.perf_counter() - t)
-    log(f'Epoch: {epoch:03d}, Loss: {loss:.4f}, Val: {val_acc:.4f} '
-        f'(NLL {val_nll:.3f}), '
-        f'Test: {f"{test_at_best:.4f}" if improved else "-     "}, '
-        f'Time: {times[-1]:.1f}s (train {train_time:.1f}s)')
-at = (f'the best validation epoch {best_epoch} (val {best_val:.4f})'
-      if len(val_dataset) else f'the last epoch {best_epoch} (no validation)')
-log(f'{args.dataset} {args.model}: test accuracy {test_at_best:.4f} at '
-    f'{at}; '
-    f'{sum(times) / max(len(times), 1):.1f}s/epoch, total '
-    f'{time.perf_counter() - start:.0f}s')
+accs, prob_sum = [], None
+for r in range(args.runs):
+    module, prob, acc = run(args.seed + r)
+    accs.append(acc)
+    prob_sum = prob if prob_sum is None else prob_sum + prob
+if args.runs > 1:
+    ens_acc = score(prob_sum / args.runs, test_y)[0]
+    mean = sum(accs) / len(accs)
+    std = (sum((a - mean)**2 for a in accs) / (len(accs) - 1))**0.5
+    log(f'{args.dataset} {args.model}: {args.runs} runs (seeds {args.seed}-'
+        f'{args.seed + args.runs - 1}): test accuracy {mean:.4f} +- '
+        f'{std:.4f} (mean +- std), ensemble of their probabilities '
+        f'{ens_acc:.4f}')
+# Per class, for the last run (the ensemble's when --runs > 1).
+prob = prob_sum / args.runs
+hit = torch.zeros(2, num_classes, dtype=torch.float64, device=device)
+hit[0].index_add_(0, test_y, (prob.argmax(-1) == test_y).double())
+hit[1].index_add_(0, test_y, torch.ones_like(test_y, dtype=torch.float64))
+if distributed:
+    dist.all_reduce(hit)
+log('test accuracy per class: ' + ', '.join(
+    f'{c}: {int(hit[0, c])}/{int(hit[1, c])}' for c in range(num_classes)))
+log(f'total {time.perf_counter() - start:.0f}s')
 
 if args.save is not None and (main or '{rank}' in args.save):
     path = args.save.replace('{rank}', str(rank))

@@ -51,7 +51,8 @@ def test_two_processes_end_with_identical_parameters(tmp_path, model):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert '2 process(es)' in proc.stdout, out
-    assert proc.stdout.count('test accuracy') == 1, out  # rank 0 only
+    assert proc.stdout.count(': test accuracy ') == 1, out  # rank 0 only
+    assert proc.stdout.count('test accuracy per class') == 1, out
 
     states = [torch.load(tmp_path / f'params_{r}.pt') for r in range(2)]
     assert states[0].keys() == states[1].keys() and len(states[0]) > 0

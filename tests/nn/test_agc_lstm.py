@@ -419,6 +419,76 @@ def test_lazy_initialization():
     assert h.shape == (7, 4)
 
 
+def test_gate_initialisation_bound_and_lazy():
+    # Var(w) = g^2 / F per subset block: U(-b, b) with b = g sqrt(3 / F),
+    # also for a lazy input side (initialised when it is materialised).
+    torch.manual_seed(0)
+    data = with_partition(stick(x=torch.randn(7, 3, 6)))
+    for layer in (AGCLSTM(6, 40), AGCLSTM(-1, 40), AGCLSTM(6, 40, init_gain=2),
+                  AGCLSTMCell(-1, 40)):
+        x = data.x if isinstance(layer, AGCLSTM) else data.x[:, 0]
+        layer(x, data.edge_index, data.partition)
+        cell = layer.cell if isinstance(layer, AGCLSTM) else layer
+        for lin, F in ((cell.conv_x.lin, 6), (cell.conv_h.lin, 40)):
+            bound = cell.init_gain * (3 / F)**0.5
+            w = lin.weight.detach()
+            assert float(w.abs().max()) <= bound
+            assert float(w.abs().max()) > 0.95 * bound
+            assert abs(float(w.var()) - cell.init_gain**2 / F) < \
+                0.1 * cell.init_gain**2 / F
+    # init_gain=None keeps PyTorch's default, U(+-1 / sqrt(3 F)).
+    cell = AGCLSTMCell(6, 40, init_gain=None)
+    assert float(cell.conv_h.lin.weight.detach().abs().max()) <= \
+        (1 / 120)**0.5
+    with pytest.raises(ValueError, match="'AGCLSTMCell' expects "
+                       "'init_gain' to be positive"):
+        AGCLSTMCell(6, 40, init_gain=0)
+
+
+def test_lazy_layer_loads_trained_weights_unchanged():
+    # A state dict loaded into a lazy layer is kept (not re-initialised by
+    # the first forward).
+    data = with_partition(stick(x=torch.randn(7, 3, 6)))
+    trained = AGCLSTM(6, 4)
+    lazy = AGCLSTM(-1, 4)
+    lazy.load_state_dict(trained.state_dict())
+    args = (data.x, data.edge_index, data.partition)
+    assert torch.equal(lazy(*args)[0], trained(*args)[0])
+
+
+def test_stacked_layers_keep_the_differences_between_samples():
+    # The reason for the gate initialisation: through three stacked layers
+    # the spread between samples of a smooth, skeleton-like input stays of
+    # the input's order; with PyTorch's default it shrinks about eightfold
+    # per layer.
+    torch.manual_seed(0)
+    data_list = []
+    for s in range(16):  # smooth over the skeleton: a per-sample offset
+        gen = torch.Generator().manual_seed(s)
+        base = torch.randn(1, 6, 8, generator=gen)
+        data_list.append(with_partition(stick(
+            x=base + 0.3 * torch.randn(7, 6, 8, generator=gen))))
+    batch = Batch.from_data_list(data_list)
+
+    def spread(h):  # std over samples of each sample's mean feature
+        mean = torch.zeros(16, h.size(-1)).index_add_(
+            0, batch.batch, h.mean(1)) / 7
+        return float(mean.std(0).mean())
+
+    ratios = {}
+    for gain in (3.0, None):
+        torch.manual_seed(1)
+        layers = [AGCLSTM(8, 32, init_gain=gain)] + \
+            [AGCLSTM(32, 32, init_gain=gain) for _ in range(2)]
+        h = batch.x
+        with torch.no_grad():
+            for layer in layers:
+                h = layer(h, batch.edge_index, batch.partition, batch.batch)[0]
+        ratios[gain] = spread(h) / spread(batch.x)
+    assert ratios[3.0] > 0.05
+    assert ratios[None] < 0.01
+
+
 @pytest.mark.parametrize('cls', [AGCLSTM, AGCLSTMCell])
 def test_save_load(cls):
     data_list, batch = three_samples(T=3)

@@ -1,5 +1,7 @@
-r"""Transforms that precompute schedules and orders once, in the dataset."""
+r"""Transforms that precompute schedules, orders and structure once, in the
+dataset."""
 from .add_levels import AddLevels
 from .add_sibling_order import AddSiblingOrder
+from .add_skeleton_partition import AddSkeletonPartition
 
-__all__ = ['AddLevels', 'AddSiblingOrder']
+__all__ = ['AddLevels', 'AddSiblingOrder', 'AddSkeletonPartition']

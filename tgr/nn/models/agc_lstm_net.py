@@ -19,7 +19,12 @@ class AGCLSTMNet(torch.nn.Module):
        :math:`\mathbf{x}_{ti}` and one on the frame differences
        :math:`\mathbf{x}_{ti} - \mathbf{x}_{t-1,i}` (zero at :math:`t = 1`),
        concatenated, then a :class:`torch.nn.LSTM` over time per joint (the
-       joints are its batch).
+       joints are its batch). Positions and differences first pass a
+       :class:`torch.nn.BatchNorm1d` over their channels (ST-GCN's input
+       normalisation; not in the AGC-LSTM paper): frame differences are
+       about ten times smaller than positions, and the coordinates' unit
+       (metres, millimetres, pixels) then does not matter.
+       :obj:`input_norm=False` leaves it out.
     2. **Temporal hierarchy:** :obj:`num_layers` AGC-LSTM layers with a
        temporal average pooling (window and stride :obj:`pool_size`, trailing
        frames that do not fill a window are dropped) between two layers, so
@@ -71,6 +76,12 @@ class AGCLSTMNet(torch.nn.Module):
             (default: :obj:`0.01`)
         beta (float, optional): :math:`\beta` of :meth:`loss`.
             (default: :obj:`0.001`)
+        input_norm (bool, optional): If set to :obj:`False`, positions and
+            frame differences are not batch-normalised.
+            (default: :obj:`True`)
+        init_gain (float, optional): The gain of the AGC-LSTM gate weights'
+            initialisation (see :class:`tgr.nn.AGCLSTMCell`), or :obj:`None`
+            for PyTorch's default. (default: :obj:`3.0`)
 
     Shapes:
         - **input:** joint coordinates :math:`(|\mathcal{V}|, T, F_{in})`,
@@ -84,7 +95,8 @@ class AGCLSTMNet(torch.nn.Module):
                  hidden_channels: int = 128, num_layers: int = 3,
                  pool_size: int = 2, att_channels: Optional[int] = None,
                  dropout: float = 0.0, lam: float = 0.01,
-                 beta: float = 0.001):
+                 beta: float = 0.001, input_norm: bool = True,
+                 init_gain: Optional[float] = 3.0):
         super().__init__()
         who = self.__class__.__name__
         for name, value, low in (('num_classes', num_classes, 1),
@@ -102,14 +114,21 @@ class AGCLSTMNet(torch.nn.Module):
         self.dropout = dropout
         self.lam = lam
         self.beta = beta
+        self.input_norm = input_norm
+        if not input_norm:
+            self.norm = None
+        elif in_channels > 0:
+            self.norm = torch.nn.BatchNorm1d(2 * in_channels)
+        else:
+            self.norm = torch.nn.LazyBatchNorm1d()
         half = hidden_channels // 2
         self.lin_pos = Linear(in_channels, half)
         self.lin_diff = Linear(in_channels, hidden_channels - half)
         self.lstm = torch.nn.LSTM(hidden_channels, hidden_channels,
                                   batch_first=True)
         self.convs = torch.nn.ModuleList([
-            AGCLSTM(hidden_channels, hidden_channels, att_channels)
-            for _ in range(num_layers)
+            AGCLSTM(hidden_channels, hidden_channels, att_channels,
+                    init_gain=init_gain) for _ in range(num_layers)
         ])
         self.lin_global = Linear(hidden_channels, num_classes)
         self.lin_local = Linear(hidden_channels, num_classes)
@@ -117,6 +136,8 @@ class AGCLSTMNet(torch.nn.Module):
 
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
+        if self.norm is not None:
+            self.norm.reset_parameters()
         self.lin_pos.reset_parameters()
         self.lin_diff.reset_parameters()
         self.lstm.reset_parameters()
@@ -165,6 +186,10 @@ class AGCLSTMNet(torch.nn.Module):
         num_graphs = _check_batch(who, batch, n)
 
         diff = x - torch.cat([x[:, :1], x[:, :-1]], dim=1)
+        if self.norm is not None:
+            C = x.size(-1)
+            both = self.norm(torch.cat([x, diff], dim=-1).view(n * T, 2 * C))
+            x, diff = both.view(n, T, 2 * C).split(C, dim=-1)
         h = torch.cat([self.lin_pos(x), self.lin_diff(diff)], dim=-1)
         h, _ = self.lstm(h)
         alphas: List[Tensor] = []
