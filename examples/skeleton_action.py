@@ -47,7 +47,8 @@ from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from tgr.datasets import NTURGBD, MSRAction3D, SyntheticSkeletonActions
-from tgr.datasets.skeleton import MSR_LAYOUT, NTU_LAYOUT, resample
+from tgr.datasets.skeleton import (MSR_LAYOUT, NTU_LAYOUT, bone_lengths,
+                                   resample, retarget)
 from tgr.nn import PartAwareLSTM
 from tgr.nn.models import AGCLSTMNet
 from tgr.transforms import AddSkeletonPartition
@@ -86,9 +87,19 @@ parser.add_argument('--hidden', type=int, default=None,
                     'the paper) or of each part cell of the P-LSTM '
                     '(default 50)')
 parser.add_argument('--dropout', type=float, default=0.5)
+parser.add_argument('--init-gain', type=float, default=3.0,
+                    help='AGCLSTMNet: gain of the gate weights\' '
+                    'initialisation (0 = PyTorch\'s default)')
+parser.add_argument('--no-input-norm', action='store_true',
+                    help='AGCLSTMNet: no BatchNorm of the positions and '
+                    'frame differences')
 parser.add_argument('--val-ratio', type=float, default=0.12,
                     help='part of the training samples held out for '
                     'choosing the epoch (msr, ntu)')
+parser.add_argument('--retarget', action='store_true',
+                    help='give every skeleton the mean bone lengths of the '
+                    'training set, keeping the bone directions (removes the '
+                    'subjects\' body sizes; tgr.datasets.skeleton.retarget)')
 parser.add_argument('--no-augment', action='store_true',
                     help='no random rotation, scaling and temporal '
                     'cropping of the training samples')
@@ -144,11 +155,16 @@ J = layout.num_joints
 add_partition = AddSkeletonPartition(layout.center, num_joints=J)
 
 
+canonical_lengths = None  # set from the training set with --retarget
+
+
 def normalize(data):
     # Centre every sequence on the mean position of its root joint (hip
     # centre / spine base) of body 0 over time; empty body slots stay zero.
     # Then scale it to unit mean distance of the joints from that centre.
     x = data.x
+    if canonical_lengths is not None:
+        x = retarget(x, layout, canonical_lengths)
     used = (x.flatten(1).abs().sum(1) > 0).view(-1, 1, 1)
     x = (x - x[layout.root].mean(0)) * used
     size = x.norm(dim=-1).sum() / (used.sum() * x.size(1)).clamp(min=1)
@@ -181,6 +197,15 @@ class Augment:
             x = resample(x[:, start:start + keep], T)
         data.x = x * used
         return data
+
+
+def _raw(dataset):
+    # The samples of a dataset without its transform.
+    transform, dataset.transform = dataset.transform, None
+    try:
+        return [dataset[i] for i in range(len(dataset))]
+    finally:
+        dataset.transform = transform
 
 
 def stratified_split(y: Tensor, ratio: float, seed: int):
@@ -232,6 +257,21 @@ def load_datasets():
                            num_frames=args.frames, transform=transform,
                            log=main)
     full = make('train', normalize)
+    if args.retarget:
+        global canonical_lengths
+        # The mean length of every bone over the training sequences' used
+        # bodies and frames (taken before the transform, in raw units).
+        total = torch.zeros(len(layout.bones), dtype=torch.float64)
+        count = torch.zeros(len(layout.bones), dtype=torch.float64)
+        for data in _raw(full):
+            lengths = bone_lengths(data.x, layout).double()
+            lengths = lengths.view(-1, len(layout.bones), lengths.size(-1))
+            used = lengths.sum(dim=(1, 2)) > 0
+            total += lengths[used].sum(dim=(0, 2))
+            count += used.sum() * lengths.size(-1)
+        canonical_lengths = (total / count.clamp(min=1)).float()
+        log('retargeting to the mean bone lengths of the training set: ' +
+            ', '.join(f'{v:.3f}' for v in canonical_lengths.tolist()))
     train_idx, val_idx = stratified_split(full.y, args.val_ratio, args.seed)
     train = make('train', augment or normalize)[torch.tensor(train_idx)]
     val = full[torch.tensor(val_idx, dtype=torch.long)]
@@ -289,7 +329,9 @@ class PLSTMNet(torch.nn.Module):
 def make_model():
     if args.model == 'agclstm':
         net = AGCLSTMNet(3, num_classes, hidden_channels=args.hidden,
-                         dropout=args.dropout)
+                         dropout=args.dropout,
+                         input_norm=not args.no_input_norm,
+                         init_gain=args.init_gain or None)
     else:
         net = PLSTMNet(3, num_classes, args.hidden, args.dropout)
     net = net.to(device)  # (model, module): the DDP wrapper and the net

@@ -40,6 +40,7 @@ __all__ = [
     'resample',
     'pad',
     'bone_lengths',
+    'retarget',
 ]
 
 #: The five body parts of the Part-Aware LSTM; :obj:`part` holds their index.
@@ -269,3 +270,53 @@ def bone_lengths(x: Tensor, layout: SkeletonLayout,
         num_bodies = x.size(0) // layout.num_joints
     child, parent = layout.edge_index(num_bodies)[:, 0::2]
     return (x[child] - x[parent]).norm(dim=-1)
+
+
+def retarget(x: Tensor, layout: SkeletonLayout, lengths: Tensor,
+             num_bodies: Optional[int] = None) -> Tensor:
+    r"""Moves every joint so that each bone gets the given length while
+    keeping its direction: the pose of :obj:`x` on a skeleton of fixed
+    proportions, without the subject's body size (the invariance that
+    Lie-group skeleton features get from relative rotations).
+
+    Walking the kinematic tree from the root (which stays in place),
+
+    .. math::
+        \mathbf{x}'_c = \mathbf{x}'_p + \ell_{cp}
+        \frac{\mathbf{x}_c - \mathbf{x}_p}{\lVert \mathbf{x}_c -
+        \mathbf{x}_p \rVert}
+
+    for every bone from parent :math:`p` to child :math:`c`; a bone of
+    length zero (e.g. an empty body slot, all zeros) puts the child onto
+    its parent.
+
+    Args:
+        x (torch.Tensor): Joint positions :math:`(M \cdot J, T, 3)`.
+        layout (SkeletonLayout): The layout of :obj:`x`.
+        lengths (torch.Tensor): The length :math:`\ell` of every bone,
+            :math:`(|\text{bones}|,)` in the order of :obj:`layout.bones`
+            (e.g. the mean of :func:`bone_lengths` over a training set).
+        num_bodies (int, optional): The number :math:`M` of bodies; derived
+            from the size of :obj:`x` if not given. (default: :obj:`None`)
+    """
+    if lengths.shape != (len(layout.bones), ):
+        raise ValueError(f"'retarget' expects 'lengths' of shape "
+                         f"({len(layout.bones)},), one per bone (got "
+                         f"{tuple(lengths.shape)})")
+    J = layout.num_joints
+    if num_bodies is None:
+        num_bodies = x.size(0) // J
+    if x.dim() != 3 or x.size(0) != num_bodies * J:
+        raise ValueError(f"'retarget' expects 'x' of shape ({num_bodies} * "
+                         f"{J}, T, C) (got {tuple(x.shape)})")
+    offset = torch.arange(num_bodies, device=x.device) * J
+    out = x.clone()
+    lengths = lengths.to(x.dtype)
+    for (child, parent), length in zip(layout.bones, lengths):
+        c, p = offset + child, offset + parent  # parents come first
+        v = x[c] - x[p]
+        norm = v.norm(dim=-1, keepdim=True)
+        unit = torch.where(norm > 0, v / norm.clamp(min=1e-12),
+                           torch.zeros_like(v))
+        out[c] = out[p] + length * unit
+    return out

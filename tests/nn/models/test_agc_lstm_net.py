@@ -148,6 +148,41 @@ def test_learns_a_tiny_task():
     assert torch.equal(pred, batch.y)
 
 
+def test_initialisation_keeps_samples_apart():
+    # With the default initialisation the logits of different samples
+    # differ at the start of training; with PyTorch's defaults (and no input
+    # normalisation) they hardly do, the failure this guards against.
+    data_list = []
+    for s in range(8):
+        d = sample(T=8, seed=s)
+        d.x = d.x.float() + 0.5 * torch.randn(1, 1, 3, generator=torch.
+                                              Generator().manual_seed(s))
+        data_list.append(d)
+    batch = Batch.from_data_list(data_list)
+    spread = {}
+    for kwargs in ({}, dict(init_gain=None, input_norm=False)):
+        torch.manual_seed(0)
+        net = AGCLSTMNet(3, 4, hidden_channels=16, **kwargs).eval()
+        with torch.no_grad():
+            logits, _ = run(net, batch)
+        spread[bool(kwargs)] = float(logits.mean(1).std(0).mean())
+    assert spread[False] > 0.1
+    assert spread[True] < 0.01 * spread[False]
+
+
+def test_input_weight_initialisation_also_when_lazy():
+    data = sample(T=4)
+    for in_channels in (3, -1):
+        torch.manual_seed(0)
+        net = AGCLSTMNet(in_channels, 3, hidden_channels=32)
+        net(data.x.float(), data.edge_index, data.partition)
+        for w, fan_in in ((net.lin_pos.weight, 3), (net.lin_diff.weight, 3),
+                          (net.lstm.weight_ih_l0, 32)):
+            bound = 3.0 / fan_in**0.5  # Var(w) = g^2 / (3 F), g = 3
+            assert float(w.detach().abs().max()) <= bound
+            assert float(w.detach().abs().max()) > 0.8 * bound
+
+
 def test_lazy_save_load_reset():
     net = AGCLSTMNet(-1, 3, hidden_channels=4)
     data = sample(T=4)

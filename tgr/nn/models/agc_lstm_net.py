@@ -1,9 +1,11 @@
+import math
 from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import Linear
+from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
 from ...utils import scatter
 from ..agc_lstm import AGCLSTM, _check_batch
@@ -79,9 +81,14 @@ class AGCLSTMNet(torch.nn.Module):
         input_norm (bool, optional): If set to :obj:`False`, positions and
             frame differences are not batch-normalised.
             (default: :obj:`True`)
-        init_gain (float, optional): The gain of the AGC-LSTM gate weights'
-            initialisation (see :class:`tgr.nn.AGCLSTMCell`), or :obj:`None`
-            for PyTorch's default. (default: :obj:`3.0`)
+        init_gain (float, optional): The gain :math:`g` of the
+            initialisation of the AGC-LSTM gate weights (see
+            :class:`tgr.nn.AGCLSTMCell`); the two feature-augmentation layers
+            and the LSTM's input weights get :math:`\mathrm{Var}(w) = g^2 /
+            (3 F_{in})` (no subsets to make up for). :obj:`None` keeps
+            PyTorch's defaults, with which the differences between samples
+            shrink about eightfold per recurrent layer and the network hardly
+            starts to learn. (default: :obj:`3.0`)
 
     Shapes:
         - **input:** joint coordinates :math:`(|\mathcal{V}|, T, F_{in})`,
@@ -114,6 +121,7 @@ class AGCLSTMNet(torch.nn.Module):
         self.dropout = dropout
         self.lam = lam
         self.beta = beta
+        self.init_gain = init_gain
         self.input_norm = input_norm
         if not input_norm:
             self.norm = None
@@ -145,6 +153,18 @@ class AGCLSTMNet(torch.nn.Module):
             conv.reset_parameters()
         self.lin_global.reset_parameters()
         self.lin_local.reset_parameters()
+        for weight in (self.lin_pos.weight, self.lin_diff.weight,
+                       self.lstm.weight_ih_l0):
+            self._init_input_weight(weight)
+
+    @torch.no_grad()
+    def _init_input_weight(self, weight: Tensor) -> None:
+        # U(-b, b) with Var(w) = g^2 / (3 F_in); lazy weights are
+        # initialised when they are materialised (forward).
+        if self.init_gain is None or is_uninitialized_parameter(weight):
+            return
+        bound = self.init_gain / math.sqrt(weight.size(1))
+        weight.uniform_(-bound, bound)
 
     def min_frames(self) -> int:
         r"""The fewest frames an input needs (one step in the last
@@ -190,6 +210,10 @@ class AGCLSTMNet(torch.nn.Module):
             C = x.size(-1)
             both = self.norm(torch.cat([x, diff], dim=-1).view(n * T, 2 * C))
             x, diff = both.view(n, T, 2 * C).split(C, dim=-1)
+        for lin in (self.lin_pos, self.lin_diff):
+            if is_uninitialized_parameter(lin.weight):
+                lin.initialize_parameters(lin, (x, ))
+                self._init_input_weight(lin.weight)
         h = torch.cat([self.lin_pos(x), self.lin_diff(diff)], dim=-1)
         h, _ = self.lstm(h)
         alphas: List[Tensor] = []
