@@ -123,12 +123,8 @@ class AGCLSTMNet(torch.nn.Module):
         self.beta = beta
         self.init_gain = init_gain
         self.input_norm = input_norm
-        if not input_norm:
-            self.norm = None
-        elif in_channels > 0:
-            self.norm = torch.nn.BatchNorm1d(2 * in_channels)
-        else:
-            self.norm = torch.nn.LazyBatchNorm1d()
+        # One mean and variance per stream, shared by all coordinates.
+        self.norm = torch.nn.BatchNorm1d(2) if input_norm else None
         half = hidden_channels // 2
         self.lin_pos = Linear(in_channels, half)
         self.lin_diff = Linear(in_channels, hidden_channels - half)
@@ -207,9 +203,9 @@ class AGCLSTMNet(torch.nn.Module):
 
         diff = x - torch.cat([x[:, :1], x[:, :-1]], dim=1)
         if self.norm is not None:
-            C = x.size(-1)
-            both = self.norm(torch.cat([x, diff], dim=-1).view(n * T, 2 * C))
-            x, diff = both.view(n, T, 2 * C).split(C, dim=-1)
+            both = torch.stack([x, diff], dim=-1).view(-1, 2)
+            both = self.norm(both).view(x.shape + (2, ))
+            x, diff = both[..., 0], both[..., 1]
         for lin in (self.lin_pos, self.lin_diff):
             if is_uninitialized_parameter(lin.weight):
                 lin.initialize_parameters(lin, (x, ))
