@@ -2,6 +2,7 @@ from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
+from ._checks import check_attr_name
 from ..schedule import topological_levels
 
 
@@ -39,10 +40,7 @@ class AddLevels(BaseTransform):
             raise ValueError(f"'{self.__class__.__name__}' expects 'flow' to "
                              f"be 'source_to_target' or 'target_to_source' "
                              f"(got '{flow}')")
-        if 'index' in attr or 'batch' in attr:
-            raise ValueError(f"'{self.__class__.__name__}' expects an 'attr' "
-                             f"without 'index' or 'batch' in its name, which "
-                             f"PyG's Batch would shift (got '{attr}')")
+        check_attr_name(self.__class__.__name__, attr)
         self.flow = flow
         self.attr = attr
         self.edge_attr = edge_attr

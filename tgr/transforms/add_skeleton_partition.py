@@ -6,6 +6,7 @@ from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
+from ._checks import check_attr_name
 from ..schedule import skeleton_partition
 
 
@@ -49,10 +50,7 @@ class AddSkeletonPartition(BaseTransform):
             raise ValueError(f"'{who}' expects 'num_joints' to be an integer "
                              f"larger than 'center' ({center}) or None (got "
                              f"{num_joints!r})")
-        if 'index' in attr or 'batch' in attr:
-            raise ValueError(f"'{who}' expects an 'attr' without 'index' or "
-                             f"'batch' in its name, which PyG's Batch would "
-                             f"shift (got '{attr}')")
+        check_attr_name(who, attr)
         self.center = center
         self.num_joints = num_joints
         self.attr = attr
