@@ -487,7 +487,8 @@ hit[1].index_add_(0, test_y, torch.ones_like(test_y, dtype=torch.float64))
 if distributed:
     dist.all_reduce(hit)
 log('test accuracy per class: ' + ', '.join(
-    f'{c}: {int(hit[0, c])}/{int(hit[1, c])}' for c in range(num_classes)))
+    f'{c}: {int(hit[0, c])}/{int(hit[1, c])}' for c in range(num_classes)
+    if hit[1, c] > 0))
 log(f'total {time.perf_counter() - start:.0f}s')
 
 if args.save is not None and (main or '{rank}' in args.save):
