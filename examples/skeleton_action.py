@@ -87,11 +87,11 @@ parser.add_argument('--hidden', type=int, default=None,
                     'the paper) or of each part cell of the P-LSTM '
                     '(default 50)')
 parser.add_argument('--dropout', type=float, default=0.5)
-parser.add_argument('--init-gain', type=float, default=3.0,
+parser.add_argument('--init-gain', type=float, default=2.0,
                     help='AGCLSTMNet: gain of the gate weights\' '
                     'initialisation (0 = PyTorch\'s default)')
 parser.add_argument('--no-input-norm', action='store_true',
-                    help='AGCLSTMNet: no BatchNorm of the positions and '
+                    help='AGCLSTMNet: no rescaling of the positions and '
                     'frame differences')
 parser.add_argument('--val-ratio', type=float, default=0.12,
                     help='part of the training samples held out for '

@@ -178,7 +178,7 @@ def test_input_weight_initialisation_also_when_lazy():
         net(data.x.float(), data.edge_index, data.partition)
         for w, fan_in in ((net.lin_pos.weight, 3), (net.lin_diff.weight, 3),
                           (net.lstm.weight_ih_l0, 32)):
-            bound = 3.0 / fan_in**0.5  # Var(w) = g^2 / (3 F), g = 3
+            bound = 2.0 / fan_in**0.5  # Var(w) = g^2 / (3 F), g = 2
             assert float(w.detach().abs().max()) <= bound
             assert float(w.detach().abs().max()) > 0.8 * bound
 
@@ -225,3 +225,28 @@ def test_errors():
     with pytest.raises(ValueError, match="'hidden_channels' to be an "
                        "integer >= 2"):
         AGCLSTMNet(3, 4, hidden_channels=1)
+
+
+def test_running_scale_of_the_input_streams():
+    from tgr.nn.models.agc_lstm_net import _RunningScale
+    norm = _RunningScale(2, momentum=0.25)
+    a = torch.randn(2, 50, 3, dtype=torch.double)
+    a[1] *= 10
+    out = norm.double()(a)
+    ms_a = a.pow(2).flatten(1).mean(1)
+    assert torch.allclose(norm.mean_square, ms_a)  # the first batch as is
+    assert torch.allclose(out, a / ms_a.sqrt().view(2, 1, 1))
+    b = 3 * torch.randn(2, 40, 3, dtype=torch.double)
+    out = norm(b)
+    ms = 0.75 * ms_a + 0.25 * b.pow(2).flatten(1).mean(1)
+    assert torch.allclose(norm.mean_square, ms)
+    assert torch.allclose(out, b / ms.sqrt().view(2, 1, 1))
+    assert int(norm.num_batches_tracked) == 2
+    norm.eval()  # eval: the stored estimate, unchanged
+    assert torch.allclose(norm(a), a / ms.sqrt().view(2, 1, 1))
+    assert torch.allclose(norm.mean_square, ms)
+    # Isotropic: a rotation of the coordinates commutes with it.
+    rot = torch.linalg.qr(torch.randn(3, 3, dtype=torch.double))[0]
+    assert torch.allclose(norm(a @ rot), norm(a) @ rot)
+    norm.reset_parameters()
+    assert int(norm.num_batches_tracked) == 0

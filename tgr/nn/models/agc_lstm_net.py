@@ -21,11 +21,14 @@ class AGCLSTMNet(torch.nn.Module):
        :math:`\mathbf{x}_{ti}` and one on the frame differences
        :math:`\mathbf{x}_{ti} - \mathbf{x}_{t-1,i}` (zero at :math:`t = 1`),
        concatenated, then a :class:`torch.nn.LSTM` over time per joint (the
-       joints are its batch). Positions and differences first pass a
-       :class:`torch.nn.BatchNorm1d` over their channels (ST-GCN's input
-       normalisation; not in the AGC-LSTM paper): frame differences are
-       about ten times smaller than positions, and the coordinates' unit
-       (metres, millimetres, pixels) then does not matter.
+       joints are its batch). Positions and differences are first divided
+       by a running estimate of their root mean square, one number per
+       stream shared by the coordinates (so the geometry is kept; not in
+       the AGC-LSTM paper, in the spirit of ST-GCN's input BatchNorm): frame
+       differences are about ten times smaller than positions, and the
+       coordinates' unit (metres, millimetres, pixels) then does not matter.
+       The estimate is an exponential average over training batches
+       (momentum 0.1), used as it is at evaluation.
        :obj:`input_norm=False` leaves it out.
     2. **Temporal hierarchy:** :obj:`num_layers` AGC-LSTM layers with a
        temporal average pooling (window and stride :obj:`pool_size`, trailing
@@ -79,7 +82,7 @@ class AGCLSTMNet(torch.nn.Module):
         beta (float, optional): :math:`\beta` of :meth:`loss`.
             (default: :obj:`0.001`)
         input_norm (bool, optional): If set to :obj:`False`, positions and
-            frame differences are not batch-normalised.
+            frame differences are not rescaled.
             (default: :obj:`True`)
         init_gain (float, optional): The gain :math:`g` of the
             initialisation of the AGC-LSTM gate weights (see
@@ -88,7 +91,7 @@ class AGCLSTMNet(torch.nn.Module):
             (3 F_{in})` (no subsets to make up for). :obj:`None` keeps
             PyTorch's defaults, with which the differences between samples
             shrink about eightfold per recurrent layer and the network hardly
-            starts to learn. (default: :obj:`3.0`)
+            starts to learn. (default: :obj:`2.0`)
 
     Shapes:
         - **input:** joint coordinates :math:`(|\mathcal{V}|, T, F_{in})`,
@@ -103,7 +106,7 @@ class AGCLSTMNet(torch.nn.Module):
                  pool_size: int = 2, att_channels: Optional[int] = None,
                  dropout: float = 0.0, lam: float = 0.01,
                  beta: float = 0.001, input_norm: bool = True,
-                 init_gain: Optional[float] = 3.0):
+                 init_gain: Optional[float] = 2.0):
         super().__init__()
         who = self.__class__.__name__
         for name, value, low in (('num_classes', num_classes, 1),
@@ -123,8 +126,7 @@ class AGCLSTMNet(torch.nn.Module):
         self.beta = beta
         self.init_gain = init_gain
         self.input_norm = input_norm
-        # One mean and variance per stream, shared by all coordinates.
-        self.norm = torch.nn.BatchNorm1d(2) if input_norm else None
+        self.norm = _RunningScale(2) if input_norm else None
         half = hidden_channels // 2
         self.lin_pos = Linear(in_channels, half)
         self.lin_diff = Linear(in_channels, hidden_channels - half)
@@ -203,9 +205,7 @@ class AGCLSTMNet(torch.nn.Module):
 
         diff = x - torch.cat([x[:, :1], x[:, :-1]], dim=1)
         if self.norm is not None:
-            both = torch.stack([x, diff], dim=-1).view(-1, 2)
-            both = self.norm(both).view(x.shape + (2, ))
-            x, diff = both[..., 0], both[..., 1]
+            x, diff = self.norm(torch.stack([x, diff])).unbind(0)
         for lin in (self.lin_pos, self.lin_diff):
             if is_uninitialized_parameter(lin.weight):
                 lin.initialize_parameters(lin, (x, ))
@@ -298,3 +298,38 @@ class AGCLSTMNet(torch.nn.Module):
         return (f'{self.__class__.__name__}({self.in_channels}, '
                 f'{self.num_classes}, hidden_channels={self.hidden_channels}, '
                 f'num_layers={self.num_layers}, pool_size={self.pool_size})')
+
+
+class _RunningScale(torch.nn.Module):
+    # Divides each of several input streams (dim 0) by a running estimate of
+    # its root mean square over all its entries, one number per stream, so
+    # that the geometry of the coordinates is kept. In training the estimate
+    # is updated with the batch first (exponential average with weight
+    # 'momentum' for the batch, the first batch taken as it is) and then
+    # used, so that the scale a sample sees depends on the other samples of
+    # its batch far less than under BatchNorm (whose batch statistics move
+    # with the mix of fast and slow actions in a batch).
+    def __init__(self, num_streams: int, momentum: float = 0.1,
+                 eps: float = 1e-12):
+        super().__init__()
+        self.momentum = momentum
+        self.eps = eps
+        self.register_buffer('mean_square', torch.ones(num_streams))
+        self.register_buffer('num_batches_tracked',
+                             torch.zeros((), dtype=torch.long))
+
+    def reset_parameters(self):
+        self.mean_square.fill_(1.0)
+        self.num_batches_tracked.zero_()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and x.numel() > 0:
+            with torch.no_grad():  # no host synchronisation
+                ms = x.detach().pow(2).flatten(1).mean(1).to(
+                    self.mean_square.dtype)
+                first = self.num_batches_tracked == 0
+                self.mean_square.copy_(torch.where(
+                    first, ms, self.mean_square.lerp(ms, self.momentum)))
+                self.num_batches_tracked.add_(1)
+        scale = (self.mean_square + self.eps).rsqrt().to(x.dtype)
+        return x * scale.view((-1, ) + (1, ) * (x.dim() - 1))
