@@ -384,7 +384,8 @@ def skeleton_partition(edge_index: Tensor, center: Tensor,
       it.
 
     The labels depend on the skeleton only, so compute them once per sample
-    (e.g. in a dataset transform): as an edge-level attribute they
+    (:class:`tgr.transforms.AddSkeletonPartition` does, in a dataset's
+    transform): as an edge-level attribute they
     concatenate correctly in a :class:`~torch_geometric.data.Batch`. For a
     batch of skeletons numbered :math:`0, \dots, J - 1` within each sample,
     the centre mask is
