@@ -16,16 +16,18 @@ and NTU RGB+D have no validation split: a stratified, seeded part
 the test accuracy is reported at the epoch with the best validation
 accuracy (ties broken by the validation NLL).
 
-Inputs are centred on the root joint's mean position and scaled to unit mean
+Inputs get the training set's mean bone lengths (bone directions kept:
+``tgr.datasets.skeleton.retarget``; ``--no-retarget`` keeps the subjects'
+own), are centred on the root joint's mean position and scaled to unit mean
 joint distance from it; training samples are augmented (random rotation of
 up to 15 degrees about the vertical axis, scaling by 0.9 to 1.1 per axis, a
 random crop of 80 to 100 % of the frames resampled to the full length).
 Adam with a cosine learning-rate decay.
 
     python examples/skeleton_action.py --model agclstm --dataset msr \
-        --hidden 64 --epochs 40
+        --hidden 64 --epochs 40 --runs 3
     python examples/skeleton_action.py --model plstm --dataset msr \
-        --epochs 100
+        --epochs 100 --runs 3
 
 Data-parallel over processes (gloo on CPU, nccl on GPUs):
 
@@ -96,10 +98,13 @@ parser.add_argument('--no-input-norm', action='store_true',
 parser.add_argument('--val-ratio', type=float, default=0.12,
                     help='part of the training samples held out for '
                     'choosing the epoch (msr, ntu)')
-parser.add_argument('--retarget', action='store_true',
-                    help='give every skeleton the mean bone lengths of the '
-                    'training set, keeping the bone directions (removes the '
-                    'subjects\' body sizes; tgr.datasets.skeleton.retarget)')
+parser.add_argument('--no-retarget', dest='retarget', action='store_false',
+                    help='keep the subjects\' own bone lengths (by default '
+                    'every skeleton gets the mean bone lengths of the '
+                    'training set, keeping the bone directions; '
+                    'tgr.datasets.skeleton.retarget)')
+parser.add_argument('--retarget', dest='retarget', action='store_true',
+                    help=argparse.SUPPRESS)  # the default, kept for scripts
 parser.add_argument('--no-augment', action='store_true',
                     help='no random rotation, scaling and temporal '
                     'cropping of the training samples')
