@@ -265,15 +265,16 @@ def load_datasets():
     if args.retarget:
         global canonical_lengths
         # The mean length of every bone over the training sequences' used
-        # bodies and frames (taken before the transform, in raw units).
+        # bodies and frames (empty body slots and zero-padded frames left
+        # out; taken before the transform, in raw units).
         total = torch.zeros(len(layout.bones), dtype=torch.float64)
-        count = torch.zeros(len(layout.bones), dtype=torch.float64)
+        count = torch.zeros((), dtype=torch.float64)
         for data in _raw(full):
             lengths = bone_lengths(data.x, layout).double()
             lengths = lengths.view(-1, len(layout.bones), lengths.size(-1))
-            used = lengths.sum(dim=(1, 2)) > 0
-            total += lengths[used].sum(dim=(0, 2))
-            count += used.sum() * lengths.size(-1)
+            used = lengths.sum(dim=1, keepdim=True) > 0  # (bodies, 1, T)
+            total += (lengths * used).sum(dim=(0, 2))
+            count += used.sum()
         canonical_lengths = (total / count.clamp(min=1)).float()
         log('retargeting to the mean bone lengths of the training set: ' +
             ', '.join(f'{v:.3f}' for v in canonical_lengths.tolist()))
