@@ -9,6 +9,7 @@ interleaved runs.
     python benchmarks/agc_lstm.py --threads 1
     python benchmarks/agc_lstm.py --threads 1 --keep-memory
     python benchmarks/agc_lstm.py --videos 16 --frames 100 --repeat 5
+    python benchmarks/agc_lstm.py --device cuda --videos 64
 
 Input: NTU RGB+D-shaped batches. A video holds two bodies of 25 joints (the
 NTU layout of :mod:`tgr.datasets.skeleton`, 24 bones each), kept as one
@@ -49,7 +50,12 @@ from tgr.nn import AGCLSTM, SpatialGraphConv, skeleton_partition
 from tgr.nn.agc_lstm import _conv
 
 
-def median_times(fns, repeat, warmup=1):
+def _sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def median_times(fns, repeat, warmup=1, device=torch.device('cpu')):
     # Interleaved, so that a slow phase of a shared machine hits all alike.
     for fn in fns:
         for _ in range(warmup):
@@ -57,8 +63,10 @@ def median_times(fns, repeat, warmup=1):
     times = [[] for _ in fns]
     for _ in range(repeat):
         for fn, ts in zip(fns, times):
+            _sync(device)
             t = time.perf_counter()
             fn()
+            _sync(device)
             ts.append(time.perf_counter() - t)
     return [statistics.median(ts) for ts in times]
 
@@ -123,11 +131,12 @@ def ntu_batch(videos, frames, channels, seed=0):
     return x, edge_index, partition, batch
 
 
-def run(videos, frames, c_in, hidden, repeat):
+def run(videos, frames, c_in, hidden, repeat, device=torch.device('cpu')):
     torch.manual_seed(0)
-    x, edge_index, partition, batch = ntu_batch(videos, frames, c_in)
-    layer = AGCLSTM(c_in, hidden)
-    base = PerStepAGCLSTM(layer)
+    x, edge_index, partition, batch = (
+        t.to(device) for t in ntu_batch(videos, frames, c_in))
+    layer = AGCLSTM(c_in, hidden).to(device)
+    base = PerStepAGCLSTM(layer).to(device)
     graph = layer.cell.conv_x.subset_graph(edge_index, partition, x.size(0))
     x.requires_grad_()
 
@@ -147,7 +156,7 @@ def run(videos, frames, c_in, hidden, repeat):
         (out.sum() + alpha.sum()).backward()
 
     return median_times([tgr_step, lambda: base_step(None),
-                         lambda: base_step(graph)], repeat)
+                         lambda: base_step(graph)], repeat, device=device)
 
 
 def main():
@@ -158,6 +167,8 @@ def main():
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--configs', default='3:64,64:64,128:128',
                         help='comma-separated in:hidden channel pairs')
+    parser.add_argument('--device', default='cpu',
+                        help='cpu or cuda (timed with synchronisation)')
     parser.add_argument('--keep-memory', action='store_true',
                         help='re-run with glibc keeping freed memory')
     args = parser.parse_args()
@@ -168,9 +179,12 @@ def main():
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
+    device = torch.device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' \
+        else 'CPU'
     n = 2 * NTU_LAYOUT.num_joints * args.videos
     print(f'AGC-LSTM forward + backward, {args.videos} NTU videos x 2 bodies '
-          f'x 25 joints = {n} joints, T = {args.frames}, CPU, '
+          f'x 25 joints = {n} joints, T = {args.frames}, {where}, '
           f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, '
           f'median of {args.repeat}'
           f'{", glibc keeping freed memory" if args.keep_memory else ""}\n')
@@ -180,7 +194,7 @@ def main():
     for pair in args.configs.split(','):
         c_in, hidden = (int(v) for v in pair.split(':'))
         t_tgr, t_calls, t_cached = run(args.videos, args.frames, c_in,
-                                       hidden, args.repeat)
+                                       hidden, args.repeat, device)
         print(f'| {c_in} -> {hidden} | {1e3 * t_tgr:.0f} | '
               f'{1e3 * t_calls:.0f} | {t_calls / t_tgr:.2f}x | '
               f'{1e3 * t_cached:.0f} | {t_cached / t_tgr:.2f}x |',

@@ -4,17 +4,23 @@ that the level loop never synchronises with the host.
     python benchmarks/cuda_check.py
 
 Prints one line per check and exits non-zero if any fails. Timings are in
-``benchmarks/tree_lstm.py --device cuda``.
+``benchmarks/tree_lstm.py --device cuda``. The AGC-LSTM checks
+(:func:`check_agc`) also run on the CPU against itself
+(``python benchmarks/cuda_check.py --agc-on-cpu``) to test the script where
+no GPU is at hand.
 """
 import sys
 
 import torch
 from torch_geometric.data import Batch, Data
 
-from tgr.nn import ChildSumTreeLSTM, NAryTreeLSTM
+from tgr.datasets.skeleton import NTU_LAYOUT
+from tgr.nn import AGCLSTM, ChildSumTreeLSTM, NAryTreeLSTM
+from tgr.nn.agc_lstm import _AGCLSTMRecurrence
+from tgr.nn.models import AGCLSTMNet
 from tgr.schedule import build_schedule, propagate_levels, topological_levels
 from tgr.testing import chain, random_dag, random_forest
-from tgr.transforms import AddLevels
+from tgr.transforms import AddLevels, AddSkeletonPartition
 
 FAILED = []
 
@@ -109,9 +115,91 @@ def main():
     finally:
         torch.cuda.set_sync_debug_mode('default')
 
+    check_agc(dev)
     print(f'{len(FAILED)} failed')
     sys.exit(1 if FAILED else 0)
 
 
+def ntu_skeletons(num_videos, T, C, seed=0):
+    # Videos of two NTU bodies each, as one Batch with partition labels.
+    gen = torch.Generator().manual_seed(seed)
+    J = NTU_LAYOUT.num_joints
+    transform = AddSkeletonPartition(NTU_LAYOUT.center, num_joints=J)
+    data = [transform(Data(x=torch.randn(2 * J, T, C, generator=gen,
+                                         dtype=torch.double),
+                           edge_index=NTU_LAYOUT.edge_index(2),
+                           y=torch.tensor([i % 3])))
+            for i in range(num_videos)]
+    return Batch.from_data_list(data)
+
+
+def check_agc(dev, sync_check=True):
+    # AGC-LSTM and AGCLSTMNet: float64 on 'dev' equals the CPU, outputs and
+    # gradients; the recurrence's loop runs without host synchronisation.
+    batch = ntu_skeletons(3, 12, 5)
+    for name, make in (('AGCLSTM', lambda: AGCLSTM(5, 8)),
+                       ('AGCLSTMNet', lambda: AGCLSTMNet(
+                           5, 3, hidden_channels=8, pool_size=2))):
+        torch.manual_seed(0)
+        cpu = make().double()
+        gpu = make().double().to(dev)
+        gpu.load_state_dict(cpu.state_dict())
+        outs = []
+        for module, b in ((cpu, batch), (gpu, batch.to(dev))):
+            x = b.x.clone().requires_grad_()
+            out = module(x, b.edge_index, b.partition, b.batch)
+            if name == 'AGCLSTMNet':
+                loss = module.loss(out[0], out[1], b.y, b.batch)
+                first = out[0]
+            else:
+                loss = out[0].pow(2).sum() + out[1].sum()
+                first = out[0]
+            loss.backward()
+            outs.append((first.detach().cpu(), x.grad.cpu(),
+                         [p.grad.cpu() for p in module.parameters()],
+                         [t.cpu() for t in module.buffers()]))
+        (a, ga, pa, ba), (b_, gb, pb, bb) = outs
+        ok = torch.allclose(a, b_) and torch.allclose(ga, gb)
+        ok = ok and all(torch.allclose(p, q) for p, q in zip(pa, pb))
+        ok = ok and all(torch.allclose(p.double(), q.double())
+                        for p, q in zip(ba, bb))
+        check(f'{name} {dev.type} == cpu (values, grads, buffers)', ok)
+    if not sync_check:
+        return
+    # The time loop alone (its inputs prepared as AGCLSTM.forward does).
+    big = ntu_skeletons(16, 100, 3)
+    layer = AGCLSTM(3, 64).to(dev)
+    x = big.x.float().to(dev)
+    ei, part, bvec = (big.edge_index.to(dev), big.partition.to(dev),
+                      big.batch.to(dev))
+    cell = layer.cell
+    graph = cell.conv_x.subset_graph(ei, part, x.size(0), x.dtype)
+    a = cell.conv_x.aggregate_subsets(x, graph)
+    T, n = x.size(1), x.size(0)
+    a = a.permute(2, 0, 1, 3).reshape(T, n, -1)
+    xg = cell.conv_x.lin(a).requires_grad_()
+    att = cell.att
+    params = (cell.conv_h.lin.weight, att.lin_query.weight, att.lin_h.weight,
+              att.lin_h.bias, att.lin_q.weight, att.lin_score.weight,
+              att.lin_score.bias)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        out, alpha, c = _AGCLSTMRecurrence.apply(True, graph, bvec, 16, xg,
+                                                 None, None, *params)
+        (out.sum() + alpha.sum()).backward()
+        check('no host sync in the AGC-LSTM time loop (fwd + bwd)', True,
+              f'(T = {T}, {n} joints)')
+    except RuntimeError as e:
+        check('no host sync in the AGC-LSTM time loop (fwd + bwd)', False,
+              f'({e})')
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+
+
 if __name__ == '__main__':
+    if '--agc-on-cpu' in sys.argv:
+        check_agc(torch.device('cpu'), sync_check=False)
+        print(f'{len(FAILED)} failed')
+        sys.exit(1 if FAILED else 0)
     main()
