@@ -6,7 +6,8 @@ from torch import Tensor
 from torch_geometric.nn import Linear, MessagePassing
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
-from ..schedule import check_edge_index
+from ..schedule import (check_batch, check_edge_index, check_node_features,
+                        check_state)
 from ..utils import scatter
 
 # Derivatives of sigmoid and tanh from their outputs, one fused op each.
@@ -45,36 +46,6 @@ def _check_partition(who: str, partition: Tensor, num_edges: int) -> Tensor:
                              f"{{0, 1, 2}} (root, centripetal, centrifugal) "
                              f"(got {lo if lo < 0 else hi})")
     return partition.long()
-
-
-def _check_x(who: str, x: Tensor, dims: Tuple[int, ...], shape: str) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"'{who}' expects 'x' to be a torch.Tensor (got "
-                        f"{type(x).__name__})")
-    if not x.is_floating_point():
-        raise TypeError(f"'{who}' expects floating-point features 'x' (got "
-                        f"{x.dtype})")
-    if x.dim() not in dims:
-        raise ValueError(f"'{who}' expects 'x' of shape {shape} (got "
-                         f"{tuple(x.shape)})")
-
-
-def _check_batch(who: str, batch: Optional[Tensor], num_nodes: int) -> int:
-    # Returns the number of samples.
-    if batch is None:
-        return 1
-    if not isinstance(batch, Tensor) or batch.is_floating_point():
-        raise TypeError(f"'{who}' expects 'batch' to be an integer tensor")
-    if batch.shape != (num_nodes, ):
-        raise ValueError(f"'{who}' expects 'batch' of shape ({num_nodes},), "
-                         f"one sample index per joint (got "
-                         f"{tuple(batch.shape)})")
-    if num_nodes == 0:
-        return 0
-    if int(batch.min()) < 0:
-        raise ValueError(f"'{who}' expects non-negative sample indices in "
-                         f"'batch'")
-    return int(batch.max()) + 1
 
 
 # The spatial graph convolution ##############################################
@@ -154,7 +125,8 @@ class SpatialGraphConv(MessagePassing):
             The new node features :math:`(|\mathcal{V}|, *, F_{out})`.
         """
         who = self.__class__.__name__
-        _check_x(who, x, tuple(range(2, 8)), '(num_nodes, *, in_channels)')
+        check_node_features(who, x, '(num_nodes, *, in_channels)',
+                            dims=tuple(range(2, 8)))
         graph = self.subset_graph(edge_index, partition, x.size(0), x.dtype,
                                   who)
         a = self.aggregate_subsets(x, graph)  # (N, 3, *, C)
@@ -383,12 +355,12 @@ class AGCLSTMCell(torch.nn.Module):
             and the attention :math:`\alpha_t` of every joint.
         """
         who = self.__class__.__name__
-        _check_x(who, x, (2, ), '(num_nodes, in_channels)')
+        check_node_features(who, x)
         n = x.size(0)
         graph = self.conv_x.subset_graph(edge_index, partition, n, x.dtype,
                                          who)
-        num_graphs = _check_batch(who, batch, n)
-        state = _check_state(who, state, n, self.out_channels)
+        num_graphs = check_batch(who, batch, n)
+        state = check_state(who, state, (n, self.out_channels))
         a = self.conv_x.aggregate_subsets(x, graph).view(n, 3 * x.size(1))
         self._materialize(a)
         xg = self.conv_x.lin(a)
@@ -429,20 +401,6 @@ def _conv(conv: SpatialGraphConv, x: Tensor, graph: SubsetGraph) -> Tensor:
     # W *G x for x of shape (N, C) -> (N, C_out).
     a = conv.aggregate_subsets(x, graph)
     return conv.lin(a.view(x.size(0), 3 * x.size(1)))
-
-
-def _check_state(who: str, state, num_nodes: int,
-                 channels: int) -> Optional[Tuple[Tensor, Tensor]]:
-    if state is None:
-        return None
-    if not isinstance(state, (tuple, list)) or len(state) != 2:
-        raise TypeError(f"'{who}' expects 'state' to be a pair (h, c)")
-    for s in state:
-        if not isinstance(s, Tensor) or s.shape != (num_nodes, channels):
-            got = tuple(s.shape) if isinstance(s, Tensor) else type(s)
-            raise ValueError(f"'{who}' expects 'state' tensors of shape "
-                             f"({num_nodes}, {channels}) (got {got})")
-    return tuple(state)
 
 
 def _gather_subsets(h: Tensor, graph: SubsetGraph,
@@ -718,12 +676,13 @@ class AGCLSTM(torch.nn.Module):
         """
         cell = self.cell
         who = self.__class__.__name__
-        _check_x(who, x, (3, ), '(num_nodes, num_frames, in_channels)')
+        check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
+                            dims=(3, ))
         n, T = x.size(0), x.size(1)
         graph = cell.conv_x.subset_graph(edge_index, partition, n, x.dtype,
                                          who)
-        num_graphs = _check_batch(who, batch, n)
-        state = _check_state(who, state, n, self.out_channels)
+        num_graphs = check_batch(who, batch, n)
+        state = check_state(who, state, (n, self.out_channels))
         d = self.out_channels
         if T == 0:
             if state is None:

@@ -6,8 +6,8 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import Linear
 
+from ..schedule import check_batch, check_node_features, check_state
 from ..utils import scatter
-from .agc_lstm import _check_batch
 
 
 def _check_ids(who: str, name: str, ids: Tensor, num_nodes: int,
@@ -153,12 +153,9 @@ class PartAwareLSTM(torch.nn.Module):
             all frames, :math:`(B, T, P F_{out})`, and the final state.
         """
         who = self.__class__.__name__
-        if not isinstance(x, Tensor) or not x.is_floating_point():
-            raise TypeError(f"'{who}' expects floating-point features 'x'")
-        if x.dim() != 3 or x.size(2) != self.in_channels:
-            raise ValueError(f"'{who}' expects 'x' of shape (num_nodes, "
-                             f"num_frames, {self.in_channels}) (got "
-                             f"{tuple(x.shape)})")
+        check_node_features(
+            who, x, f'(num_nodes, num_frames, {self.in_channels})',
+            dims=(3, ), channels=self.in_channels)
         n, T = x.size(0), x.size(1)
         P, d = self.num_parts, self.out_channels
         ph = P * d
@@ -167,7 +164,7 @@ class PartAwareLSTM(torch.nn.Module):
             batch = x.new_zeros(n, dtype=torch.long)
             num_graphs = 1
         else:
-            num_graphs = _check_batch(who, batch, n)
+            num_graphs = check_batch(who, batch, n)
             batch = batch.long()
         if joint is None:
             count = torch.bincount(batch, minlength=num_graphs)
@@ -178,7 +175,8 @@ class PartAwareLSTM(torch.nn.Module):
         else:
             hint = ''
         joint = _check_ids(who, 'joint', joint, n, self.num_joints, hint)
-        state = self._check_state(state, num_graphs, x)
+        state = check_state(who, state, (num_graphs, ph),
+                            ', one row per sample')
         if T == 0:
             if state is None:
                 zero = x.new_zeros(num_graphs, ph)
@@ -212,20 +210,6 @@ class PartAwareLSTM(torch.nn.Module):
             state = (h, c)
             outs.append(h)
         return torch.stack(outs, dim=1), state
-
-    def _check_state(self, state, num_graphs: int, x: Tensor):
-        if state is None:
-            return None
-        who, ph = self.__class__.__name__, self.num_parts * self.out_channels
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(f"'{who}' expects 'state' to be a pair (h, c)")
-        for s in state:
-            if not isinstance(s, Tensor) or s.shape != (num_graphs, ph):
-                got = tuple(s.shape) if isinstance(s, Tensor) else type(s)
-                raise ValueError(f"'{who}' expects 'state' tensors of shape "
-                                 f"({num_graphs}, {ph}), one row per sample "
-                                 f"(got {got})")
-        return tuple(state)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '

@@ -7,8 +7,9 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
+from ...schedule import check_batch, check_node_features
 from ...utils import scatter
-from ..agc_lstm import AGCLSTM, _check_batch
+from ..agc_lstm import AGCLSTM
 
 
 class AGCLSTMNet(torch.nn.Module):
@@ -190,18 +191,14 @@ class AGCLSTMNet(torch.nn.Module):
             to :meth:`loss`).
         """
         who = self.__class__.__name__
-        if not isinstance(x, Tensor) or not x.is_floating_point():
-            raise TypeError(f"'{who}' expects floating-point features 'x'")
-        if x.dim() != 3:
-            raise ValueError(f"'{who}' expects 'x' of shape (num_nodes, "
-                             f"num_frames, in_channels) (got "
-                             f"{tuple(x.shape)})")
+        check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
+                            dims=(3, ))
         n, T = x.size(0), x.size(1)
         if T < self.min_frames():
             raise ValueError(f"'{who}' expects at least {self.min_frames()} "
                              f"frames for {self.num_layers} layers with "
                              f"pool_size={self.pool_size} (got {T})")
-        num_graphs = _check_batch(who, batch, n)
+        num_graphs = check_batch(who, batch, n)
 
         diff = x - torch.cat([x[:, :1], x[:, :-1]], dim=1)
         if self.norm is not None:
@@ -272,7 +269,7 @@ class AGCLSTMNet(torch.nn.Module):
         sparsity = logits.new_zeros(())
         for alpha in alphas:
             n = alpha.size(0)
-            if _check_batch(who, batch, n) != B:
+            if check_batch(who, batch, n) != B:
                 raise ValueError(f"'{who}' expects 'batch' with {B} samples, "
                                  f"as many as 'logits' has rows")
             balance = balance + ((1 - alpha.mean(dim=1))**2).sum() / B
