@@ -102,9 +102,7 @@ parser.add_argument('--no-retarget', dest='retarget', action='store_false',
                     help='keep the subjects\' own bone lengths (by default '
                     'every skeleton gets the mean bone lengths of the '
                     'training set, keeping the bone directions; '
-                    'tgr.datasets.skeleton.retarget)')
-parser.add_argument('--retarget', dest='retarget', action='store_true',
-                    help=argparse.SUPPRESS)  # the default, kept for scripts
+                    'tgr.datasets.skeleton.retarget; msr, ntu)')
 parser.add_argument('--no-augment', action='store_true',
                     help='no random rotation, scaling and temporal '
                     'cropping of the training samples')
@@ -160,7 +158,7 @@ J = layout.num_joints
 add_partition = AddSkeletonPartition(layout.center, num_joints=J)
 
 
-canonical_lengths = None  # set from the training set with --retarget
+canonical_lengths = None  # set from the training set unless --no-retarget
 
 
 def normalize(data):
@@ -418,8 +416,8 @@ val_y, test_y = labels(val_loader), labels(test_loader)
 
 
 def run(seed: int):
-    # Trains one model; returns its test probabilities (this rank's share)
-    # at the best validation epoch, that epoch and the mean epoch time.
+    # Trains one model; returns it, its test probabilities (this rank's
+    # share) at the best validation epoch, and its test accuracy there.
     torch.manual_seed(seed)
     generator.manual_seed(seed)
     model, module = make_model()
