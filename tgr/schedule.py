@@ -57,6 +57,7 @@ __all__ = [
     'check_node_features',
     'check_batch',
     'check_state',
+    'check_labels',
 ]
 
 
@@ -857,6 +858,29 @@ def check_batch(who: str, batch: Optional[Tensor], num_nodes: int) -> int:
         raise ValueError(f"'{who}' expects non-negative sample indices in "
                          f"'batch'")
     return int(batch.max()) + 1
+
+
+def check_labels(who: str, name: str, labels: Tensor, length: int,
+                 bound: int, per: str = 'node', meaning: str = '',
+                 hint: str = '') -> Tensor:
+    r"""Checks an integer label vector (a child position per edge, a subset
+    per bone, a body part per joint): shape :obj:`(length,)`, values in
+    :math:`[0, \text{bound})`; returns it as :obj:`long`. :obj:`meaning`
+    names the values in the error message, :obj:`hint` is appended to a
+    range error."""
+    if not isinstance(labels, Tensor) or labels.is_floating_point() or \
+            labels.is_complex() or labels.dtype == torch.bool:
+        raise TypeError(f"'{who}' expects '{name}' to be an integer tensor")
+    if labels.shape != (length, ):
+        raise ValueError(f"'{who}' expects '{name}' of shape ({length},), "
+                         f"one value per {per} (got {tuple(labels.shape)})")
+    if length > 0:
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0 or hi >= bound:
+            raise ValueError(f"'{who}' expects '{name}' values in "
+                             f"[0, {bound - 1}]{meaning} (got "
+                             f"{lo if lo < 0 else hi}){hint}")
+    return labels.long()
 
 
 def check_state(who: str, state, shape: Tuple[int, int], hint: str = ''):

@@ -548,7 +548,7 @@ def test_errors():
                        r"shape \(12,\)"):
         layer(data.x, ei, part[:-1])
     with pytest.raises(ValueError, match=r"'SpatialGraphConv' expects "
-                       r"'partition' labels in \{0, 1, 2\}.*\(got 3\)"):
+                       r"'partition' values in \[0, 2\] \(root.*\(got 3\)"):
         conv(data.x, ei, part + 1)
     with pytest.raises(TypeError, match="'partition' to be an integer"):
         conv(data.x, ei, part.double())

@@ -390,7 +390,7 @@ def test_nary_errors():
     x = torch.randn(4, 3)
     ei = torch.tensor([[1, 2, 3], [0, 0, 1]])
     with pytest.raises(ValueError, match=r"'NAryTreeLSTM' expects "
-                       r"'child_index' in \[0, 1\] for num_children=2 "
+                       r"'child_index' values in \[0, 1\] for num_children=2 "
                        r"\(got 2\)"):
         layer(x, ei, child_index=torch.tensor([0, 2, 0]))
     with pytest.raises(ValueError, match='got -1'):

@@ -6,8 +6,8 @@ from torch import Tensor
 from torch_geometric.nn import Linear, MessagePassing
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
-from ..schedule import (check_batch, check_edge_index, check_node_features,
-                        check_state)
+from ..schedule import (check_batch, check_edge_index, check_labels,
+                        check_node_features, check_state)
 from ..utils import scatter
 
 # Derivatives of sigmoid and tanh from their outputs, one fused op each.
@@ -28,24 +28,6 @@ class SubsetGraph(NamedTuple):
     norm: Tensor
     slot: Tensor
     num_nodes: int
-
-
-def _check_partition(who: str, partition: Tensor, num_edges: int) -> Tensor:
-    if not isinstance(partition, Tensor) or partition.is_floating_point() \
-            or partition.dtype == torch.bool:
-        raise TypeError(f"'{who}' expects 'partition' to be an integer "
-                        f"tensor of subset labels (see skeleton_partition)")
-    if partition.shape != (num_edges, ):
-        raise ValueError(f"'{who}' expects 'partition' of shape "
-                         f"({num_edges},), one subset label per edge (got "
-                         f"{tuple(partition.shape)})")
-    if num_edges > 0:
-        lo, hi = int(partition.min()), int(partition.max())
-        if lo < 0 or hi > 2:
-            raise ValueError(f"'{who}' expects 'partition' labels in "
-                             f"{{0, 1, 2}} (root, centripetal, centrifugal) "
-                             f"(got {lo if lo < 0 else hi})")
-    return partition.long()
 
 
 # The spatial graph convolution ##############################################
@@ -141,7 +123,10 @@ class SpatialGraphConv(MessagePassing):
         who = who or self.__class__.__name__
         check_edge_index(edge_index, num_nodes, who)
         edge_index = edge_index.long()
-        partition = _check_partition(who, partition, edge_index.size(1))
+        partition = check_labels(who, 'partition', partition,
+                                 edge_index.size(1), 3, per='edge',
+                                 meaning=' (root, centripetal, centrifugal;'
+                                 ' see skeleton_partition)')
         src, dst = edge_index[0], edge_index[1]
         if bool((src == dst).any()):
             node = int(src[src == dst][0])

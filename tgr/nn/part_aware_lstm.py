@@ -6,25 +6,9 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import Linear
 
-from ..schedule import check_batch, check_node_features, check_state
+from ..schedule import (check_batch, check_labels, check_node_features,
+                        check_state)
 from ..utils import scatter
-
-
-def _check_ids(who: str, name: str, ids: Tensor, num_nodes: int,
-               bound: int, hint: str = '') -> Tensor:
-    if not isinstance(ids, Tensor) or ids.is_floating_point() or \
-            ids.dtype == torch.bool:
-        raise TypeError(f"'{who}' expects '{name}' to be an integer tensor")
-    if ids.shape != (num_nodes, ):
-        raise ValueError(f"'{who}' expects '{name}' of shape ({num_nodes},), "
-                         f"one value per joint (got {tuple(ids.shape)})")
-    if num_nodes > 0:
-        lo, hi = int(ids.min()), int(ids.max())
-        if lo < 0 or hi >= bound:
-            raise ValueError(f"'{who}' expects '{name}' values in "
-                             f"[0, {bound - 1}] (got {lo if lo < 0 else hi})"
-                             f"{hint}")
-    return ids.long()
 
 
 class PartAwareLSTM(torch.nn.Module):
@@ -159,7 +143,7 @@ class PartAwareLSTM(torch.nn.Module):
         n, T = x.size(0), x.size(1)
         P, d = self.num_parts, self.out_channels
         ph = P * d
-        part = _check_ids(who, 'part', part, n, P)
+        part = check_labels(who, 'part', part, n, P, per='joint')
         if batch is None:
             batch = x.new_zeros(n, dtype=torch.long)
             num_graphs = 1
@@ -174,7 +158,8 @@ class PartAwareLSTM(torch.nn.Module):
                     "'batch' not sorted; pass 'joint')")
         else:
             hint = ''
-        joint = _check_ids(who, 'joint', joint, n, self.num_joints, hint)
+        joint = check_labels(who, 'joint', joint, n, self.num_joints,
+                             per='joint', hint=hint)
         state = check_state(who, state, (num_graphs, ph),
                             ', one row per sample')
         if T == 0:

@@ -4,8 +4,9 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import Linear, MessagePassing
 
-from ..schedule import (LevelSchedule, LevelStep, check_single_parent,
-                        layer_schedule, propagate_levels)
+from ..schedule import (LevelSchedule, LevelStep, check_labels,
+                        check_single_parent, layer_schedule,
+                        propagate_levels)
 from ..utils import scatter
 
 
@@ -337,26 +338,12 @@ class NAryTreeLSTM(_TreeLSTMBase):
 
     def _check_child_index(self, child_index: Tensor,
                            num_edges: int) -> Tensor:
-        who = self.__class__.__name__
-        if not isinstance(child_index, Tensor) or child_index.dtype not in (
-                torch.long, torch.int, torch.int16, torch.uint8):
-            raise TypeError(f"'{who}' expects 'child_index' to be an integer "
-                            f"tensor")
-        if child_index.shape != (num_edges, ):
-            raise ValueError(f"'{who}' expects 'child_index' of shape "
-                             f"({num_edges},), one position per edge (got "
-                             f"{tuple(child_index.shape)})")
-        child_index = child_index.long()
-        if num_edges > 0:
-            lo, hi = int(child_index.min()), int(child_index.max())
-            if lo < 0 or hi >= self.num_children:
-                # Without 'child_index', positions follow edge order, and
-                # hi >= N means some node has more than N children.
-                raise ValueError(
-                    f"'{who}' expects 'child_index' in [0, "
-                    f"{self.num_children - 1}] for num_children="
-                    f"{self.num_children} (got {lo if lo < 0 else hi})")
-        return child_index
+        # Without 'child_index', positions follow edge order, and a value
+        # >= N means some node has more than N children.
+        return check_labels(self.__class__.__name__, 'child_index',
+                            child_index, num_edges, self.num_children,
+                            per='edge',
+                            meaning=f' for num_children={self.num_children}')
 
     def _extra_repr(self) -> str:
         return f', num_children={self.num_children}' + super()._extra_repr()
