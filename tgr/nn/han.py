@@ -10,7 +10,7 @@ from torch_geometric.nn.dense import Linear
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import softmax
 
-from ..schedule import check_node_features
+from ._checks import check_node_features
 from ..utils.metapath import (check_metapath, is_edge_type,
                               metapath_edge_type, metapath_graph,
                               resolve_edge_type)
