@@ -4,7 +4,6 @@ from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense import Linear
 from torch_geometric.nn.inits import glorot
@@ -64,61 +63,87 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return dtype if dtype in (torch.float32, torch.float64) else torch.float32
 
 
-class _AttentionSpMM(torch.autograd.Function):
-    r"""out[i, k] = sum over edges e = (j, i) of alpha[e, k] x[j, k], one
-    sparse CSR product per head, so that the (E, heads, C) tensor of messages
-    never exists; the backward pass is a product with the transposed graph
-    (for x) and a sampled dense product (for alpha)."""
-    @staticmethod
-    def forward(ctx, alpha: Tensor, x: Tensor, graph: _Graph) -> Tensor:
-        out_dtype = torch.promote_types(alpha.dtype, x.dtype)
-        dtype = _compute_dtype(out_dtype)
-        a = alpha.to(dtype).t().contiguous()  # (H, E)
-        xs = x.to(dtype).transpose(0, 1).contiguous()  # (H, N_src, C)
-        src, dst = graph.edge_index
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            out = torch.stack([
-                torch.sparse.mm(
-                    _csr(graph.ptr, src, a[k], graph.size[::-1]), xs[k])
-                for k in range(a.size(0))
-            ], dim=1)
-        ctx.graph = graph
-        ctx.dtypes = (alpha.dtype, x.dtype)
-        ctx.save_for_backward(a, xs)
-        return out.to(out_dtype)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out: Tensor):
-        a, xs = ctx.saved_tensors
-        graph = ctx.graph
-        g = grad_out.to(a.dtype).transpose(0, 1).contiguous()  # (H, N_dst, C)
-        src, dst = graph.edge_index
-        grad_alpha = grad_x = None
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            if ctx.needs_input_grad[0]:
-                grad_alpha = torch.stack([
-                    torch.sparse.sampled_addmm(
-                        _csr(graph.ptr, src, a[k], graph.size[::-1]), g[k],
-                        xs[k].t(), beta=0.0).values()
-                    for k in range(a.size(0))
-                ], dim=1).to(ctx.dtypes[0])
-            if ctx.needs_input_grad[1]:
-                a_t = a[:, graph.csc_perm]
-                grad_x = torch.stack([
-                    torch.sparse.mm(
-                        _csr(graph.csc_ptr, graph.csc_dst, a_t[k],
-                             graph.size), g[k])
-                    for k in range(a.size(0))
-                ], dim=1).to(ctx.dtypes[1])
-        return grad_alpha, grad_x, None
+def _spmm_heads(ptr: Tensor, col: Tensor, values: Tensor, x: Tensor,
+                num_rows: int) -> Tensor:
+    # out[k] = A_k @ x[k] for the CSR matrices A_k = (ptr, col, values[k]):
+    # values (H, E), x (H, N, C) -> (H, num_rows, C).
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return torch.stack([
+            torch.sparse.mm(_csr(ptr, col, values[k], (num_rows, x.size(1))),
+                            x[k]) for k in range(values.size(0))
+        ])
 
 
-@torch.compiler.disable
+@torch.library.custom_op('tgr::han_attention_spmm', mutates_args=())
+def _spmm_forward(alpha: Tensor, x: Tensor, ptr: Tensor, col: Tensor,
+                  csc_ptr: Tensor, csc_dst: Tensor,
+                  csc_perm: Tensor) -> Tensor:
+    # out[i, k] = sum over edges e = (j, i) of alpha[e, k] x[j, k].
+    # (The transposed graph is an input only for the backward pass.)
+    out_dtype = torch.promote_types(alpha.dtype, x.dtype)
+    dtype = _compute_dtype(out_dtype)
+    with torch.autocast(x.device.type, enabled=False):
+        out = _spmm_heads(ptr, col, alpha.to(dtype).t().contiguous(),
+                          x.to(dtype).transpose(0, 1).contiguous(),
+                          ptr.numel() - 1)
+    return out.transpose(0, 1).contiguous().to(out_dtype)
+
+
+@_spmm_forward.register_fake
+def _(alpha, x, ptr, col, csc_ptr, csc_dst, csc_perm):
+    return x.new_empty((ptr.numel() - 1, x.size(1), x.size(2)),
+                       dtype=torch.promote_types(alpha.dtype, x.dtype))
+
+
+@torch.library.custom_op('tgr::han_attention_spmm_backward', mutates_args=())
+def _spmm_backward(grad_out: Tensor, alpha: Tensor, x: Tensor, ptr: Tensor,
+                   col: Tensor, csc_ptr: Tensor, csc_dst: Tensor,
+                   csc_perm: Tensor) -> Tuple[Tensor, Tensor]:
+    # d alpha[e, k] = <grad_out[i, k], x[j, k]> (a sampled dense product)
+    # and d x = A^T grad_out (a product with the transposed graph).
+    dtype = _compute_dtype(torch.promote_types(alpha.dtype, x.dtype))
+    a = alpha.to(dtype).t().contiguous()  # (H, E)
+    xs = x.to(dtype).transpose(0, 1).contiguous()  # (H, N_src, C)
+    g = grad_out.to(dtype).transpose(0, 1).contiguous()  # (H, N_dst, C)
+    with warnings.catch_warnings(), torch.autocast(x.device.type,
+                                                   enabled=False):
+        warnings.simplefilter('ignore')
+        grad_alpha = torch.stack([
+            torch.sparse.sampled_addmm(
+                _csr(ptr, col, a[k], (g.size(1), xs.size(1))), g[k],
+                xs[k].t(), beta=0.0).values() for k in range(a.size(0))
+        ], dim=1)
+        grad_x = _spmm_heads(csc_ptr, csc_dst, a[:, csc_perm], g,
+                             xs.size(1)).transpose(0, 1)
+    return (grad_alpha.to(alpha.dtype),
+            grad_x.contiguous().to(x.dtype))
+
+
+@_spmm_backward.register_fake
+def _(grad_out, alpha, x, ptr, col, csc_ptr, csc_dst, csc_perm):
+    return torch.empty_like(alpha), torch.empty_like(x)
+
+
+def _spmm_setup_context(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _spmm_autograd(ctx, grad_out):
+    grad_alpha, grad_x = _spmm_backward(grad_out, *ctx.saved_tensors)
+    return grad_alpha, grad_x, None, None, None, None, None
+
+
+_spmm_forward.register_autograd(_spmm_autograd,
+                                setup_context=_spmm_setup_context)
+
+
 def _attention_spmm(alpha: Tensor, x: Tensor, graph: _Graph) -> Tensor:
-    return _AttentionSpMM.apply(alpha, x, graph)
+    r"""The attention-weighted sum over every head, one sparse CSR product
+    per head, so that the :math:`(|E|, K, C)` tensor of messages never
+    exists (nor in the backward pass)."""
+    return _spmm_forward(alpha, x, graph.ptr, graph.edge_index[0],
+                         graph.csc_ptr, graph.csc_dst, graph.csc_perm)
 
 
 def _attention_gather(alpha: Tensor, x: Tensor, graph: _Graph) -> Tensor:
@@ -388,13 +413,20 @@ class HAN(MessagePassing):
             raise TypeError(f"'{who}' expects 'x_dict' and "
                             f"'edge_index_dict' to be dictionaries")
         H, C = self.heads, self.out_channels
-        h_dict: Dict[str, Tensor] = {}
-        for node_type, lin in self.proj.items():
+        for node_type in self.proj:
             if node_type not in x_dict:
                 raise ValueError(f"'{who}' expects features of node type "
                                  f"'{node_type}' in 'x_dict', where a "
                                  f"meta-path starts or ends (got types "
                                  f"{sorted(x_dict)})")
+        num_nodes = {t: x.size(0) for t, x in x_dict.items()
+                     if isinstance(x, Tensor)}
+        # The meta-path graphs first, from the cache (the only step that
+        # torch.compile does not trace):
+        graphs = self._graphs(edge_index_dict, num_nodes)
+
+        h_dict: Dict[str, Tensor] = {}
+        for node_type, lin in self.proj.items():
             x = x_dict[node_type]
             channels = self.in_channels[node_type]
             check_node_features(who, x, shape=f"(num_nodes, "
@@ -404,14 +436,10 @@ class HAN(MessagePassing):
             x = F.dropout(x, p=self.dropout, training=self.training)
             h_dict[node_type] = lin(x).view(-1, H, C)
 
-        num_nodes = {t: x.size(0) for t, x in x_dict.items()
-                     if isinstance(x, Tensor)}
         outs: Dict[str, List[Tensor]] = {}
         alpha_dict = {}
-        for key, edge_type, steps in self.metapaths:
+        for (key, edge_type, _), graph in zip(self.metapaths, graphs):
             src_type, dst_type = edge_type[0], edge_type[-1]
-            graph = self._graph(key, edge_type, steps, edge_index_dict,
-                                num_nodes)
             h_src, h_dst = h_dict[src_type], h_dict[dst_type]
             s_src = (h_src * self.att_src[key]).sum(dim=-1)  # (N_src, H)
             s_dst = (h_dst * self.att_dst[key]).sum(dim=-1)  # (N_dst, H)
@@ -472,6 +500,11 @@ class HAN(MessagePassing):
 
     # The cache of prepared meta-path graphs ##################################
     @torch.compiler.disable
+    def _graphs(self, edge_index_dict: Dict[EdgeType, Tensor],
+                num_nodes: Dict[str, int]) -> List[_Graph]:
+        return [self._graph(key, edge_type, steps, edge_index_dict, num_nodes)
+                for key, edge_type, steps in self.metapaths]
+
     def _graph(self, key: str, edge_type: EdgeType, steps: Optional[list],
                edge_index_dict: Dict[EdgeType, Tensor],
                num_nodes: Dict[str, int]) -> _Graph:
@@ -545,5 +578,5 @@ class HAN(MessagePassing):
                        self.in_channels)
         return (f'{self.__class__.__name__}({in_channels}, '
                 f'{self.out_channels}, heads={self.heads}, '
-                f'metapaths={[mp[0] for mp in self.metapaths]})')
+                f'metapaths={[mp[1][1] for mp in self.metapaths]})')
 

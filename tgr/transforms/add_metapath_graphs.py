@@ -22,7 +22,7 @@ class AddMetaPathGraphs(BaseTransform):
     every nonzero set to one (:func:`tgr.utils.metapath_edge_index`), so
     duplicate paths give one edge. It is stored under
     :func:`tgr.utils.metapath_edge_type` of the meta-path, e.g.
-    :obj:`('movie', 'movie__director__movie', 'movie')`: the same key that
+    :obj:`('movie', 'movie_director_movie', 'movie')`: the same key that
     :class:`tgr.nn.HAN` gives the parameters of a meta-path passed to it as a
     sequence, so one trained model runs on either form.
 

@@ -86,8 +86,8 @@ def check_metapath(who: str, metapath: MetaPathLike,
 def metapath_edge_type(metapath: MetaPathLike) -> EdgeType:
     r"""The edge type under which a meta-path's adjacency is stored:
     :obj:`(T_0, rel, T_L)` with :obj:`rel` the meta-path's parts joined by
-    :obj:`"__"` (consecutive repeats of a node type written once), e.g.
-    :obj:`('movie', 'movie__director__movie', 'movie')` for
+    :obj:`"_"` (consecutive repeats of a node type written once), e.g.
+    :obj:`('movie', 'movie_director_movie', 'movie')` for
     :obj:`[('movie', 'director'), ('director', 'movie')]`. A single edge
     type given as a triple is returned unchanged."""
     steps = check_metapath('metapath_edge_type', metapath)
@@ -98,7 +98,7 @@ def metapath_edge_type(metapath: MetaPathLike) -> EdgeType:
         for part in step:
             if not parts or part != parts[-1]:
                 parts.append(part)
-    return (steps[0][0], '__'.join(parts), steps[-1][-1])
+    return (steps[0][0], '_'.join(parts), steps[-1][-1])
 
 
 def resolve_edge_type(who: str, edge_type: EdgeTypeLike,
