@@ -48,6 +48,7 @@ def read_acm3025(path: str, metapaths: Sequence[str] = ('PAP', 'PLP'),
             as described; the message names the file and the variable.
     """
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     def fail(msg: str):
         raise ValueError(f"ACM3025 file '{path}': {msg}")
@@ -58,7 +59,7 @@ def read_acm3025(path: str, metapaths: Sequence[str] = ('PAP', 'PLP'),
                          f"{ACM3025_METAPATHS} (got {list(metapaths)})")
     try:
         mat = loadmat(path)
-    except (ValueError, TypeError, OSError) as e:
+    except (MatReadError, ValueError, TypeError, OSError) as e:
         if isinstance(e, FileNotFoundError):
             raise
         fail(f'not a readable MATLAB file ({e})')
