@@ -114,8 +114,8 @@ def _spmm_backward(grad_out: Tensor, alpha: Tensor, x: Tensor, ptr: Tensor,
                 _csr(ptr, col, a[k], (g.size(1), xs.size(1))), g[k],
                 xs[k].t(), beta=0.0).values() for k in range(a.size(0))
         ], dim=1)
-        grad_x = _spmm_heads(csc_ptr, csc_dst, a[:, csc_perm], g,
-                             xs.size(1)).transpose(0, 1)
+        grad_x = _spmm_heads(csc_ptr, csc_dst, a.index_select(1, csc_perm),
+                             g, xs.size(1)).transpose(0, 1)
     return (grad_alpha.to(alpha.dtype),
             grad_x.contiguous().to(x.dtype))
 
