@@ -390,7 +390,8 @@ def test_empty_and_lonely_nodes():
     assert out['paper'].shape == (0, 12) and out['author'].shape == (1, 12)
     # An author without papers aggregates nothing: ELU(0) = 0.
     assert torch.equal(out['author'], torch.zeros(1, 12).double())
-    torch.testing.assert_close(beta['paper'], torch.full((3, ), 1 / 3).double())
+    torch.testing.assert_close(beta['paper'],
+                               torch.full((3, ), 1 / 3).double())
 
 
 def test_lazy_initialization_and_state_dict_round_trip():

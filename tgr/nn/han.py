@@ -75,67 +75,68 @@ def _spmm_heads(ptr: Tensor, col: Tensor, values: Tensor, x: Tensor,
         ])
 
 
-@torch.library.custom_op('tgr::han_attention_spmm', mutates_args=())
-def _spmm_forward(alpha: Tensor, x: Tensor, ptr: Tensor, col: Tensor,
-                  csc_ptr: Tensor, csc_dst: Tensor,
-                  csc_perm: Tensor) -> Tensor:
-    # out[i, k] = sum over edges e = (j, i) of alpha[e, k] x[j, k].
-    # (The transposed graph is an input only for the backward pass.)
-    out_dtype = torch.promote_types(alpha.dtype, x.dtype)
-    dtype = _compute_dtype(out_dtype)
-    with torch.autocast(x.device.type, enabled=False):
-        out = _spmm_heads(ptr, col, alpha.to(dtype).t().contiguous(),
-                          x.to(dtype).transpose(0, 1).contiguous(),
-                          ptr.numel() - 1)
-    return out.transpose(0, 1).contiguous().to(out_dtype)
+# torch.library.custom_op (torch >= 2.4) makes the sparse products opaque
+# to torch.compile, with fake kernels for tracing; older versions gather.
+_CUSTOM_OPS = hasattr(torch.library, 'custom_op')
+if _CUSTOM_OPS:
+    @torch.library.custom_op('tgr::han_attention_spmm', mutates_args=())
+    def _spmm_forward(alpha: Tensor, x: Tensor, ptr: Tensor, col: Tensor,
+                      csc_ptr: Tensor, csc_dst: Tensor,
+                      csc_perm: Tensor) -> Tensor:
+        # out[i, k] = sum over edges e = (j, i) of alpha[e, k] x[j, k].
+        # (The transposed graph is an input only for the backward pass.)
+        out_dtype = torch.promote_types(alpha.dtype, x.dtype)
+        dtype = _compute_dtype(out_dtype)
+        with torch.autocast(x.device.type, enabled=False):
+            out = _spmm_heads(ptr, col, alpha.to(dtype).t().contiguous(),
+                              x.to(dtype).transpose(0, 1).contiguous(),
+                              ptr.numel() - 1)
+        return out.transpose(0, 1).contiguous().to(out_dtype)
 
+    @_spmm_forward.register_fake
+    def _(alpha, x, ptr, col, csc_ptr, csc_dst, csc_perm):
+        return x.new_empty((ptr.numel() - 1, x.size(1), x.size(2)),
+                           dtype=torch.promote_types(alpha.dtype, x.dtype))
 
-@_spmm_forward.register_fake
-def _(alpha, x, ptr, col, csc_ptr, csc_dst, csc_perm):
-    return x.new_empty((ptr.numel() - 1, x.size(1), x.size(2)),
-                       dtype=torch.promote_types(alpha.dtype, x.dtype))
+    @torch.library.custom_op('tgr::han_attention_spmm_backward',
+                             mutates_args=())
+    def _spmm_backward(grad_out: Tensor, alpha: Tensor, x: Tensor,
+                       ptr: Tensor, col: Tensor, csc_ptr: Tensor,
+                       csc_dst: Tensor, csc_perm: Tensor
+                       ) -> Tuple[Tensor, Tensor]:
+        # d alpha[e, k] = <grad_out[i, k], x[j, k]> (a sampled dense product)
+        # and d x = A^T grad_out (a product with the transposed graph).
+        dtype = _compute_dtype(torch.promote_types(alpha.dtype, x.dtype))
+        a = alpha.to(dtype).t().contiguous()  # (H, E)
+        xs = x.to(dtype).transpose(0, 1).contiguous()  # (H, N_src, C)
+        g = grad_out.to(dtype).transpose(0, 1).contiguous()  # (H, N_dst, C)
+        with warnings.catch_warnings(), torch.autocast(x.device.type,
+                                                       enabled=False):
+            warnings.simplefilter('ignore')
+            grad_alpha = torch.stack([
+                torch.sparse.sampled_addmm(
+                    _csr(ptr, col, a[k], (g.size(1), xs.size(1))), g[k],
+                    xs[k].t(), beta=0.0).values() for k in range(a.size(0))
+            ], dim=1)
+            grad_x = _spmm_heads(csc_ptr, csc_dst,
+                                 a.index_select(1, csc_perm), g,
+                                 xs.size(1)).transpose(0, 1)
+        return (grad_alpha.to(alpha.dtype),
+                grad_x.contiguous().to(x.dtype))
 
+    @_spmm_backward.register_fake
+    def _(grad_out, alpha, x, ptr, col, csc_ptr, csc_dst, csc_perm):
+        return torch.empty_like(alpha), torch.empty_like(x)
 
-@torch.library.custom_op('tgr::han_attention_spmm_backward', mutates_args=())
-def _spmm_backward(grad_out: Tensor, alpha: Tensor, x: Tensor, ptr: Tensor,
-                   col: Tensor, csc_ptr: Tensor, csc_dst: Tensor,
-                   csc_perm: Tensor) -> Tuple[Tensor, Tensor]:
-    # d alpha[e, k] = <grad_out[i, k], x[j, k]> (a sampled dense product)
-    # and d x = A^T grad_out (a product with the transposed graph).
-    dtype = _compute_dtype(torch.promote_types(alpha.dtype, x.dtype))
-    a = alpha.to(dtype).t().contiguous()  # (H, E)
-    xs = x.to(dtype).transpose(0, 1).contiguous()  # (H, N_src, C)
-    g = grad_out.to(dtype).transpose(0, 1).contiguous()  # (H, N_dst, C)
-    with warnings.catch_warnings(), torch.autocast(x.device.type,
-                                                   enabled=False):
-        warnings.simplefilter('ignore')
-        grad_alpha = torch.stack([
-            torch.sparse.sampled_addmm(
-                _csr(ptr, col, a[k], (g.size(1), xs.size(1))), g[k],
-                xs[k].t(), beta=0.0).values() for k in range(a.size(0))
-        ], dim=1)
-        grad_x = _spmm_heads(csc_ptr, csc_dst, a.index_select(1, csc_perm),
-                             g, xs.size(1)).transpose(0, 1)
-    return (grad_alpha.to(alpha.dtype),
-            grad_x.contiguous().to(x.dtype))
+    def _spmm_setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
 
+    def _spmm_autograd(ctx, grad_out):
+        grad_alpha, grad_x = _spmm_backward(grad_out, *ctx.saved_tensors)
+        return grad_alpha, grad_x, None, None, None, None, None
 
-@_spmm_backward.register_fake
-def _(grad_out, alpha, x, ptr, col, csc_ptr, csc_dst, csc_perm):
-    return torch.empty_like(alpha), torch.empty_like(x)
-
-
-def _spmm_setup_context(ctx, inputs, output):
-    ctx.save_for_backward(*inputs)
-
-
-def _spmm_autograd(ctx, grad_out):
-    grad_alpha, grad_x = _spmm_backward(grad_out, *ctx.saved_tensors)
-    return grad_alpha, grad_x, None, None, None, None, None
-
-
-_spmm_forward.register_autograd(_spmm_autograd,
-                                setup_context=_spmm_setup_context)
+    _spmm_forward.register_autograd(_spmm_autograd,
+                                    setup_context=_spmm_setup_context)
 
 
 def _attention_spmm(alpha: Tensor, x: Tensor, graph: _Graph) -> Tensor:
@@ -484,7 +485,7 @@ class HAN(MessagePassing):
 
     def aggregate(self, inputs: Tensor, h_src: Tensor,
                   graph: _Graph) -> Tensor:
-        if h_src.device.type in ('cpu', 'cuda'):
+        if _CUSTOM_OPS and h_src.device.type in ('cpu', 'cuda'):
             return _attention_spmm(inputs, h_src, graph)
         return _attention_gather(inputs, h_src, graph)
 
