@@ -29,10 +29,8 @@ in its warm-up run.
 import argparse
 import os
 import os.path as osp
-import statistics
 import sys
 import tempfile
-import time
 
 import torch
 from torch_geometric.data import HeteroData
@@ -40,29 +38,10 @@ from torch_geometric.nn import HANConv
 
 from tgr.nn import HAN
 
+from _timing import median_times
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ACM = osp.join(REPO, '..', 'shared', 'data', 'acm_han')
-
-
-def _sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def median_times(fns, repeat, device, warmup=1):
-    # Interleaved, so that a slow phase of a shared machine hits all alike.
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
-            _sync(device)
-            t = time.perf_counter()
-            fn()
-            _sync(device)
-            ts.append(time.perf_counter() - t)
-    return [statistics.median(ts) for ts in times]
 
 
 def acm3025() -> HeteroData:
@@ -124,9 +103,9 @@ def run(name, data, repeat, device):
             floor(x['paper'])
 
     train_times = median_times([train(ours), train(pyg), floor_train],
-                               repeat, device)
+                               device, repeat)
     infer_times = median_times([infer(ours), infer(pyg), floor_infer],
-                               repeat, device)
+                               device, repeat)
     num_edges = sum(e.size(1) for e in edge_index.values())
     print(f'\n{name}: {x["paper"].size(0):,} papers, {num_edges:,} edges '
           f'(PAP {edge_index["paper", "PAP", "paper"].size(1):,}, PLP '
