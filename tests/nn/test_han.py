@@ -10,7 +10,7 @@ from torch_geometric.nn import GATConv
 from tgr.nn import HAN
 from tgr.nn.han import _attention_gather, _attention_spmm, _prepare
 from tgr.transforms import AddMetaPathGraphs
-from tgr.utils import metapath_edge_index, metapath_edge_type
+from tgr.utils import metapath_edge_type
 
 # Meta-paths given as edge types of the input: two paper -> paper graphs,
 # a bipartite author -> paper one and a paper -> author one.
@@ -208,21 +208,6 @@ SEQUENCES = [  # by pairs, by triples, and a longer one
     [('paper', 'to', 'author'), ('author', 'to', 'paper'),
      ('paper', 'subject'), ('subject', 'has', 'paper')],
 ]
-
-
-def test_metapath_edge_index_is_the_binary_product():
-    data = hetero_graph()
-    p, a = SIZES['paper'], SIZES['author']
-    e1 = data['paper', 'to', 'author'].edge_index
-    e2 = data['author', 'to', 'paper'].edge_index
-    out = metapath_edge_index([e1, e2], [p, None, p])
-    A1 = torch.zeros(p, a).index_put_(tuple(e1), torch.ones(e1.size(1)),
-                                      accumulate=True)
-    A2 = torch.zeros(a, p).index_put_(tuple(e2), torch.ones(e2.size(1)),
-                                      accumulate=True)
-    assert (A1 > 1).any()  # repeated edges ...
-    expected = (A1 @ A2).nonzero().t()  # ... and paths: one edge each
-    assert torch.equal(out, expected)
 
 
 def test_sequences_equal_edge_types():
