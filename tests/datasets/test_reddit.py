@@ -522,3 +522,29 @@ def test_moved_names_stay_importable():
                  'FEATURE_NAMES', 'LEAKY_FIELDS'):
         assert getattr(reddit_module, name) is getattr(threads_module, name)
     assert reddit_module.SyntheticRedditThreads is SyntheticRedditThreads
+
+
+def test_reddit_cache_follows_files_and_pre_transform(tiny):
+    path = tiny / 'raw' / 'tiny.jsonl'
+    first = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
+    assert first.info['comments'] == len(TINY)
+    # Another comment in the file (its size and modification time change):
+    write_jsonl(path, TINY + [comment('c6', 't1_c1', 't3_a', 400)])
+    again = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
+    assert again.info['comments'] == len(TINY) + 1
+
+    # Another pre_transform gives other processed files, the same one the
+    # same files:
+    def mark(data):
+        data.mark = torch.tensor([7])
+        return data
+
+    marked = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F,
+                           pre_transform=mark)
+    assert all(int(d.mark) == 7 for d in marked)
+    files = processed_files(tiny)
+    assert len(RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F,
+                             pre_transform=mark)) == len(marked)
+    plain = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
+    assert 'mark' not in plain[0]
+    assert processed_files(tiny) == files

@@ -8,7 +8,10 @@ schema is :class:`~tgr.datasets.SyntheticRedditThreads`.
 """
 import hashlib
 import json
+import os
 import os.path as osp
+import re
+import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..io.pushshift import REQUIRED_FIELDS  # noqa: F401 (documented here)
@@ -123,6 +126,12 @@ class RedditThreads(TGRDataset, LevelEdges):
     :obj:`dataset.info`. Processing writes every split at once, each file
     atomically (a temporary file renamed into place), so an error or an
     interruption leaves nothing half-written in :obj:`root/processed/`.
+    The processed files are named after the settings, the raw files' names,
+    sizes and modification times and the :obj:`repr` of
+    :obj:`pre_transform`: a changed dump or another :obj:`pre_transform`
+    is processed anew (and the raw files must stay in :obj:`root/raw/`).
+    A file without any comment (e.g. an empty download) is an error that
+    names it.
 
     :obj:`dataset.info` is a dictionary: :obj:`"files"`, and per file
     (:obj:`"per_file"`) its :obj:`"lines"`, :obj:`"comments"`,
@@ -233,8 +242,13 @@ class RedditThreads(TGRDataset, LevelEdges):
         self.num_levels = int(num_levels)
         self.on_error = on_error
         self.num_bow_features = int(num_features)
-        super().__init__(root, transform, pre_transform,
-                         force_reload=force_reload)
+        with warnings.catch_warnings():
+            # PyG warns when the pre_transform differs from the one of the
+            # last processing; here it has processed files of its own.
+            warnings.filterwarnings('ignore', message='The `pre_transform` '
+                                    'argument differs')
+            super().__init__(root, transform, pre_transform,
+                             force_reload=force_reload)
         path = self.processed_paths[self.splits.index(split)]
         self.info: Dict[str, Any] = self.load(path)['info']
         if len(self) == 0:
@@ -249,11 +263,21 @@ class RedditThreads(TGRDataset, LevelEdges):
 
     @property
     def _tag(self) -> str:
-        # The processed files depend on these settings, and not on `split`:
-        # every split is processed at once, for each setting apart.
-        key = json.dumps([1, self.files, self.num_levels,
-                          self.num_bow_features,
-                          self.on_error])
+        # The processed files depend on these settings, on the raw files
+        # (names, sizes, modification times: a file changed or replaced gets
+        # new processed files) and on the pre_transform's repr, and not on
+        # `split`: every split is processed at once.
+        raw = []
+        for path in self.raw_paths:
+            try:
+                st = os.stat(path)
+                raw.append([st.st_size, st.st_mtime_ns])
+            except OSError:
+                raw.append(None)  # Missing: no processed file matches.
+        transform = re.sub(r' at 0x[0-9a-fA-F]+', '',
+                           repr(self.pre_transform))
+        key = json.dumps([2, self.files, raw, self.num_levels,
+                          self.num_bow_features, self.on_error, transform])
         return hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]
 
     @property
