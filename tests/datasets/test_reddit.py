@@ -548,3 +548,23 @@ def test_reddit_cache_follows_files_and_pre_transform(tiny):
     plain = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
     assert 'mark' not in plain[0]
     assert processed_files(tiny) == files
+
+
+def test_reddit_empty_dump_is_named(tmp_path):
+    zstandard = pytest.importorskip('zstandard')
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    (raw / 'RC_2005-12.zst').write_bytes(b'')  # an empty download
+    text = '\n'.join(json.dumps(r) for r in many_threads(10)).encode()
+    (raw / 'RC_2006-01.zst').write_bytes(
+        zstandard.ZstdCompressor().compress(text))
+    with pytest.raises(ValueError, match=r"'RedditThreads' found no "
+                       r"comments in '.*RC_2005-12\.zst' \(0 bytes"):
+        RedditThreads(str(tmp_path))
+    assert processed_files(tmp_path) == []
+    # Every line skipped counts as empty too:
+    write_jsonl(raw / 'bad.jsonl', ['[1]', '{"id": '])
+    with pytest.raises(ValueError, match=r"bad\.jsonl' \(.* 2 lines, 2 "
+                       r"skipped"):
+        RedditThreads(str(tmp_path), files=['bad.jsonl', 'RC_2006-01.zst'],
+                      on_error='skip')

@@ -305,6 +305,11 @@ class RedditThreads(TGRDataset, LevelEdges):
         for fid, (file, path) in enumerate(zip(self.files, self.raw_paths)):
             cs, stats = read_pushshift(path, self.on_error, seen, name=file,
                                        who=self.__class__.__name__)
+            if not cs:  # e.g. an empty or failed download
+                raise ValueError(
+                    f"'{self.__class__.__name__}' found no comments in "
+                    f"'{path}' ({os.path.getsize(path)} bytes, "
+                    f"{stats['lines']} lines, {stats['skipped']} skipped)")
             for c in cs:
                 c['file'] = fid
             comments += cs
@@ -314,10 +319,7 @@ class RedditThreads(TGRDataset, LevelEdges):
 
     def process(self) -> None:
         name = self.__class__.__name__
-        comments, info = self._read()
-        if not comments:
-            raise ValueError(f"'{name}' found no comments in "
-                             f"{', '.join(self.raw_paths)}")
+        comments, info = self._read()  # Every file holds comments.
         by_link: Dict[str, List[Dict[str, Any]]] = {}
         for c in comments:
             by_link.setdefault(c['link_id'], []).append(c)
