@@ -318,7 +318,6 @@ class RedditThreads(TGRDataset, LevelEdges):
         return comments, dict(per_file=per_file, errors=errors)
 
     def process(self) -> None:
-        name = self.__class__.__name__
         comments, info = self._read()  # Every file holds comments.
         by_link: Dict[str, List[Dict[str, Any]]] = {}
         for c in comments:
