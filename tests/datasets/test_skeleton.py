@@ -164,3 +164,34 @@ def test_msr_layout_is_a_tree_with_five_parts():
     assert layout.num_joints == 20 and len(layout.bones) == 19
     assert torch.bincount(layout.part()).tolist() == [4, 4, 4, 4, 4]
     assert layout.joints[layout.root] == 'hip_center'
+
+
+def test_retarget_leaves_missing_joints_missing():
+    # A tracker stores a joint it lost as (0, 0, 0); no bone may point there.
+    layout = MSR_LAYOUT
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(layout.num_joints, 5, 3, generator=gen,
+                    dtype=torch.double) + 3.0
+    elbow, wrist = layout.index('left_elbow'), layout.index('left_wrist')
+    hand, shoulder = layout.index('left_hand'), layout.index('left_shoulder')
+    x[elbow, 1:3] = 0  # the elbow is lost in frames 1 and 2
+    x[hand, 4] = 0     # a leaf is lost in frame 4
+    lengths = torch.rand(len(layout.bones), generator=gen,
+                         dtype=torch.double) + 0.1
+    out = retarget(x, layout, lengths)
+    assert (out[elbow, 1:3] == 0).all() and (out[hand, 4] == 0).all()
+    # The wrist below the lost elbow moves with the shoulder, its nearest
+    # tracked ancestor, and its own child is placed from it as usual:
+    shift = out[shoulder, 1:3] - x[shoulder, 1:3]
+    assert torch.allclose(out[wrist, 1:3], x[wrist, 1:3] + shift)
+    v = x[hand, 1:3] - x[wrist, 1:3]
+    expected = out[wrist, 1:3] + lengths[layout.bones.index((hand, wrist))] \
+        * v / v.norm(dim=-1, keepdim=True)
+    assert torch.allclose(out[hand, 1:3], expected)
+    # Frames without a lost joint are retargeted as before:
+    full = [0, 3]
+    assert torch.allclose(out[:, full], retarget(x[:, full], layout,
+                                                 lengths))
+    # No tracked joint ends up at the origin:
+    tracked = (x != 0).any(dim=-1)
+    assert (out.norm(dim=-1)[tracked] > 0).all()
