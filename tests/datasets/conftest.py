@@ -1,4 +1,5 @@
-r"""Fixtures of the dataset tests: a small folder of Python modules and the
+r"""Fixtures of the dataset tests: the check that samples survive PyG's
+Batch, and a small folder of Python modules and the
 :class:`~tgr.datasets.PythonCodeTrees` built from it (shared by the tests of
 :mod:`tgr.datasets.code_trees` and :mod:`tgr.datasets.ogb_code2`)."""
 import os
@@ -6,9 +7,53 @@ import os.path as osp
 import textwrap
 
 import pytest
+import torch
+from torch_geometric.data import Batch
 
 from tgr.datasets import PythonCodeTrees
 from tgr.datasets.code_trees import module_split
+
+
+def _equal(a, b):
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and \
+            torch.equal(a, b)
+    return a == b
+
+
+def _survives_batch(data_list):
+    # PyG's Batch shifts every attribute whose name holds 'index' (or is
+    # 'face') by the number of nodes and takes 'batch' for the batch vector:
+    # every attribute must come out as the graphs' own values, concatenated
+    # along the first dimension, edge_index shifted, lists as lists.
+    batch = Batch.from_data_list(data_list)
+    sizes = torch.tensor([d.num_nodes for d in data_list])
+    ptr = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)])
+    assert torch.equal(batch.batch,
+                       torch.arange(len(data_list)).repeat_interleave(sizes))
+    keys = set(data_list[0].keys()) - {'num_nodes'}
+    assert set(batch.keys()) - {'batch', 'ptr', 'num_nodes'} == keys
+    for key in keys:
+        values = [d[key] for d in data_list]
+        if key == 'edge_index':
+            expected = torch.cat([v + ptr[i] for i, v in enumerate(values)],
+                                 dim=1)
+        elif isinstance(values[0], torch.Tensor):
+            expected = torch.cat(values, dim=0)
+        else:
+            expected = values
+        assert _equal(batch[key], expected), key
+    for data, back in zip(data_list, batch.to_data_list()):
+        for key in keys:
+            assert _equal(back[key], data[key]), key
+
+
+@pytest.fixture(scope='session')
+def survives_batch():
+    r"""Asserts that a list of samples survives
+    :meth:`~torch_geometric.data.Batch.from_data_list` (and back)."""
+    return _survives_batch
+
 
 MODULE_A = '''
 def add_one(x):

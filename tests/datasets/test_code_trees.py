@@ -214,3 +214,7 @@ def test_ogb_names_stay_importable_from_code_trees():
     assert OGBCode2 is _OGBCode2
     assert from_ogb_code2.__module__ == load_ogb_code2.__module__ == \
         'tgr.datasets.ogb_code2'
+
+
+def test_survives_batch(datasets, survives_batch):
+    survives_batch(list(datasets['train']))

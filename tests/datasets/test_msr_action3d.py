@@ -307,3 +307,7 @@ def test_missing_raw_files(tmp_path):
 
 def test_reader_stays_importable_from_the_dataset_module():
     assert msr_module.read_msr_skeleton is read_msr_skeleton
+
+
+def test_survives_batch(msr, survives_batch):
+    survives_batch([msr['train'][i] for i in (0, 7, 100)])

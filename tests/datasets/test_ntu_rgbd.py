@@ -434,3 +434,7 @@ def test_moved_names_stay_importable():
     assert ntu_module.read_ntu_skeleton is read_ntu_skeleton
     assert ntu_module.parse_ntu_name is parse_ntu_name
     assert ntu_module.missing_skeletons is missing_module.missing_skeletons
+
+
+def test_survives_batch(ntu, survives_batch):
+    survives_batch(list(ntu['xsub', 'train']) + list(ntu['xsub', 'test']))

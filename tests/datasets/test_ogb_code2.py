@@ -107,3 +107,7 @@ def test_ogb_download_without_terminal(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match='no terminal.*code2.zip'):
         load_ogb_code2(str(tmp_path))
     assert not osp.exists(tmp_path / 'ogbg_code2')  # nothing left behind
+
+
+def test_ogb_code2_survives_batch(ogb_root, survives_batch):
+    survives_batch(list(OGBCode2(ogb_root[0], 'train', log=False)))

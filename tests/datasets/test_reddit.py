@@ -568,3 +568,9 @@ def test_reddit_empty_dump_is_named(tmp_path):
                        r"skipped"):
         RedditThreads(str(tmp_path), files=['bad.jsonl', 'RC_2006-01.zst'],
                       on_error='skip')
+
+
+def test_reddit_survives_batch(tiny, real, survives_batch):
+    survives_batch(list(RedditThreads(str(tiny), files=['tiny.jsonl'],
+                                      num_features=F)))
+    survives_batch([real['test'][i] for i in range(6)])

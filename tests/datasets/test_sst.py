@@ -262,3 +262,8 @@ def test_readers_stay_importable_from_the_dataset_module():
     from tgr.io.ptb import read_ptb_trees
     assert sst_module.parse_tree is parse_ptb_tree
     assert sst_module.read_sst_file is read_ptb_trees
+
+
+def test_sst_survives_batch(sst, survives_batch):
+    survives_batch([sst[False, 'dev'][i] for i in range(4)])
+    survives_batch([sst[True, 'test'][i] for i in (0, 5, 7)])

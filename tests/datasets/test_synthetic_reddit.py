@@ -47,3 +47,8 @@ def test_synthetic_bad_arguments():
         SyntheticRedditThreads(split='dev')
     with pytest.raises(ValueError, match="'num_threads' >= 3"):
         SyntheticRedditThreads(num_threads=2)
+
+
+def test_synthetic_survives_batch(survives_batch):
+    data = SyntheticRedditThreads(num_threads=20, num_features=8, seed=2)
+    survives_batch([data[i] for i in range(5)])
