@@ -58,3 +58,12 @@ def test_union_levels_equal_per_graph_levels(flow):
         union_levels(graphs[0], [5], [4, 0])
     with pytest.raises(ValueError, match="hold 3 edges"):
         union_levels(graphs[0], [5], [3])
+
+
+def test_missing_edge_attribute():
+    with pytest.raises(ValueError, match=r"'AddLevels' expects data with an "
+                       r"'edge_index' attribute"):
+        AddLevels()(Data(x=torch.zeros(3, 1)))
+    with pytest.raises(ValueError, match="'deps' attribute"):
+        AddLevels(edge_attr='deps')(Data(edge_index=torch.zeros(2, 0),
+                                         num_nodes=2))

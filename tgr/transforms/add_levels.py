@@ -52,6 +52,10 @@ class AddLevels(BaseTransform):
         self.edge_attr = edge_attr
 
     def forward(self, data: Data) -> Data:
+        if self.edge_attr not in data:
+            raise ValueError(f"'{self.__class__.__name__}' expects data with "
+                             f"an '{self.edge_attr}' attribute (the "
+                             f"dependency edges; see 'edge_attr')")
         edge_index = data[self.edge_attr]
         if self.flow == 'target_to_source':
             edge_index = edge_index.flip(0)
