@@ -131,16 +131,6 @@ def test_matches_reference(name, bidirectional):
     assert torch.allclose(h, h_ref)
 
 
-def test_sibling_order():
-    edge_index = torch.tensor([[0, 0, 0, 1, 1, 5], [1, 2, 3, 4, 5, 6]])
-    time = torch.tensor([0., 5, 3, 4, 1, 1, 0])
-    assert sibling_order(edge_index, 7, time).tolist() == [[2, 3, 4],
-                                                           [3, 1, 5]]
-    assert sibling_order(edge_index, 7).tolist() == [[1, 2, 4], [2, 3, 5]]
-    # Roots are not siblings of one another:
-    assert sibling_order(torch.tensor([[0], [1]]), 4).numel() == 0
-
-
 def _closure(deps, t):
     keep, stack = {t}, [t]
     while stack:

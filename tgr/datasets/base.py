@@ -108,8 +108,9 @@ def _class_from_name(name: str) -> type:
 
 # The base ####################################################################
 class TGRDataset(InMemoryDataset):
-    r"""The base of tgr's datasets: a :class:`~torch_geometric.data.InMemoryDataset`
-    whose raw files are never downloaded, whose processed files are written
+    r"""The base of tgr's datasets: an
+    :class:`~torch_geometric.data.InMemoryDataset` whose raw files are never
+    downloaded, whose processed files are written
     atomically and carry a format version.
 
     A subclass sets :attr:`url` (where a user gets the raw files),

@@ -6,15 +6,14 @@ from torch.nn import Parameter
 from torch_geometric.nn import Linear, MessagePassing
 
 from ..schedule import (LevelSchedule, LevelStep, build_schedule,
-                        check_edge_index, check_node_features,
-                        check_single_parent, parent_sibling_dependencies,
-                        propagate_levels, sibling_order)
+                        check_edge_index, check_single_parent,
+                        parent_sibling_dependencies, propagate_levels,
+                        sibling_order)
 from ..utils import scatter
+from ._checks import check_node_features
+from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import tanh_backward as _tanh_backward
 
-
-# Derivatives of sigmoid and tanh from their outputs, one fused op each.
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_tanh_backward = torch.ops.aten.tanh_backward
 
 
 class _GSStep(LevelStep):

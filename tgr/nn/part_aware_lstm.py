@@ -6,9 +6,9 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import Linear
 
-from ..schedule import (check_batch, check_labels, check_node_features,
-                        check_state)
 from ..utils import scatter
+from ._checks import (check_batch, check_labels, check_node_features,
+                      check_state)
 
 
 class PartAwareLSTM(torch.nn.Module):

@@ -4,15 +4,13 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import Linear, MessagePassing
 
-from ..schedule import (LevelSchedule, LevelStep, check_labels,
-                        check_single_parent, layer_schedule,
-                        propagate_levels)
+from ..schedule import (LevelSchedule, LevelStep, check_single_parent,
+                        layer_schedule, propagate_levels)
 from ..utils import scatter
+from ._checks import check_labels, check_node_features
+from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import tanh_backward as _tanh_backward
 
-
-# Derivatives of sigmoid and tanh from their outputs, one fused op each.
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_tanh_backward = torch.ops.aten.tanh_backward
 
 
 class _ChildSumStep(LevelStep):
@@ -134,6 +132,13 @@ class _TreeLSTMBase(MessagePassing):
         self.lin_iou.reset_parameters()
         self.lin_f.reset_parameters()
 
+    def _schedule(self, x: Tensor, edge_index: Tensor,
+                  level: Optional[Tensor],
+                  schedule: Optional[LevelSchedule]) -> LevelSchedule:
+        who = self.__class__.__name__
+        check_node_features(who, x)
+        return layer_schedule(who, x, edge_index, self.flow, level, schedule)
+
     def _run(self, step, x: Tensor, sched: LevelSchedule,
              aux: Tuple[Tensor, ...] = ()) -> Tuple[Tensor, Tensor]:
         xw = self.lin(x)
@@ -226,8 +231,7 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
         Returns:
             :obj:`(h, c)`, the hidden and the cell state of every node.
         """
-        sched = layer_schedule(self.__class__.__name__, x, edge_index,
-                               self.flow, level, schedule)
+        sched = self._schedule(x, edge_index, level, schedule)
         return self._run(_child_sum_step, x, sched)
 
 
@@ -314,7 +318,7 @@ class NAryTreeLSTM(_TreeLSTMBase):
             :obj:`(h, c)`, the hidden and the cell state of every node.
         """
         who = self.__class__.__name__
-        sched = layer_schedule(who, x, edge_index, self.flow, level, schedule)
+        sched = self._schedule(x, edge_index, level, schedule)
         dep = edge_index if self.flow == 'source_to_target' \
             else edge_index.flip(0)
         num_nodes, num_edges = x.size(0), edge_index.size(1)

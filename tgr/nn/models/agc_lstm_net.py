@@ -7,7 +7,7 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
-from ...schedule import check_batch, check_node_features
+from .._checks import check_batch, check_node_features
 from ...utils import scatter
 from ..agc_lstm import AGCLSTM
 
@@ -90,9 +90,8 @@ class AGCLSTMNet(torch.nn.Module):
             :class:`tgr.nn.AGCLSTMCell`); the two feature-augmentation layers
             and the LSTM's input weights get :math:`\mathrm{Var}(w) = g^2 /
             (3 F_{in})` (no subsets to make up for). :obj:`None` keeps
-            PyTorch's defaults, with which the differences between samples
-            shrink about eightfold per recurrent layer and the network hardly
-            starts to learn. (default: :obj:`2.0`)
+            PyTorch's defaults (see ``examples/README.md``,
+            "Initialisation", for what each gives). (default: :obj:`2.0`)
 
     Shapes:
         - **input:** joint coordinates :math:`(|\mathcal{V}|, T, F_{in})`,
