@@ -18,21 +18,18 @@ def acm():
 
 
 def test_real_file(acm):
-    paper = acm['paper']
-    assert paper.x.shape == (3025, 1870) and paper.x.dtype == torch.float
-    assert set(paper.x.unique().tolist()) == {0.0, 1.0}
-    assert paper.y.bincount().tolist() == [1061, 965, 999]
-    masks = [paper.train_mask, paper.val_mask, paper.test_mask]
-    assert [int(m.sum()) for m in masks] == [600, 300, 2125]
-    assert int(sum(m.long() for m in masks).max()) == 1  # disjoint, cover
-    # The split starts at paper 0 (0-based indices in the file):
-    assert bool(paper.train_mask[0])
-    assert acm.edge_types == [('paper', m, 'paper')
-                              for m in ('PAP', 'PLP', 'PMP')]
-    counts = {m: acm['paper', m, 'paper'].edge_index.size(1)
-              for m in ('PAP', 'PLP', 'PMP')}
+    assert acm['x'].shape == (3025, 1870) and acm['x'].dtype == torch.float
+    assert set(acm['x'].unique().tolist()) == {0.0, 1.0}
+    assert acm['y'].bincount().tolist() == [1061, 965, 999]
+    split = acm['split']
+    assert [len(split[s]) for s in ('train', 'val', 'test')] == [600, 300,
+                                                                  2125]
+    every = torch.cat([split[s] for s in ('train', 'val', 'test')])
+    assert every.sort().values.tolist() == list(range(3025))  # a partition
+    assert int(split['train'][0]) == 0  # 0-based indices in the file
+    counts = {m: e.size(1) for m, e in acm['edge_index'].items()}
     assert counts == {'PAP': 29281, 'PLP': 2210761, 'PMP': 2221699}
-    edge_index = acm['paper', 'PAP', 'paper'].edge_index
+    edge_index = acm['edge_index']['PAP']
     loops = edge_index[:, edge_index[0] == edge_index[1]]
     assert loops[0].tolist() == list(range(3025))  # self loops, as released
     flipped = set(map(tuple, edge_index.flip(0).t().tolist()))
@@ -62,18 +59,15 @@ def _write(path, **overrides):
 
 def test_small_file(tmp_path):
     mat = _write(tmp_path / 'a.mat')
-    data = read_acm3025(str(tmp_path / 'a.mat'), split_sizes=None)
+    out = read_acm3025(str(tmp_path / 'a.mat'), split_sizes=None)
     src, dst = np.nonzero(mat['PAP'])
-    assert data['paper', 'PAP', 'paper'].edge_index.tolist() == [
-        src.tolist(), dst.tolist()]
-    assert data['paper', 'PLP', 'paper'].edge_index.tolist() == [
-        list(range(10))] * 2
-    assert data['paper'].y.tolist() == mat['label'].argmax(1).tolist()
-    assert data['paper'].train_mask.nonzero().view(-1).tolist() == [0, 1, 2]
-    assert data['paper'].test_mask.nonzero().view(-1).tolist() == [5, 6, 7, 8]
-    assert not bool(data['paper'].val_mask[9] | data['paper'].test_mask[9])
-    assert data.edge_types == [('paper', 'PAP', 'paper'),
-                               ('paper', 'PLP', 'paper')]
+    assert out['edge_index']['PAP'].tolist() == [src.tolist(), dst.tolist()]
+    assert out['edge_index']['PLP'].tolist() == [list(range(10))] * 2
+    assert list(out['edge_index']) == ['PAP', 'PLP']
+    assert out['y'].tolist() == mat['label'].argmax(1).tolist()
+    assert torch.equal(out['x'], torch.from_numpy(mat['feature']).float())
+    assert {k: v.tolist() for k, v in out['split'].items()} == {
+        'train': [0, 1, 2], 'val': [3, 4], 'test': [5, 6, 7, 8]}
 
 
 @pytest.mark.parametrize('overrides,message', [

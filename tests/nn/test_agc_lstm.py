@@ -408,5 +408,5 @@ def test_errors():
     with pytest.raises(TypeError, match="'AGCLSTMCell' expects "
                        "floating-point"):
         cell(data.x[:, 0].long(), ei, part)
-    with pytest.raises(ValueError, match="'att_channels' to be positive"):
+    with pytest.raises(ValueError, match="'att_channels' to be a positive"):
         AGCLSTMCell(3, 4, att_channels=0)

@@ -95,3 +95,35 @@ def test_errors():
                        "'edge_index' without self-loops"):
         conv(data.x, torch.cat([ei, torch.tensor([[2], [2]])], 1),
              torch.cat([part, torch.tensor([0])]))
+
+
+def test_flow_target_to_source_on_flipped_edges_equals_default():
+    data = with_partition(random_skeleton(11, seed=3))
+    conv = make(SpatialGraphConv, 3, 5)
+    rev = make(SpatialGraphConv, 3, 5, flow='target_to_source')
+    rev.load_state_dict(conv.state_dict())
+    out = conv(data.x, data.edge_index, data.partition)
+    assert torch.allclose(
+        rev(data.x, data.edge_index.flip(0), data.partition), out)
+    # A one-way star: a leaf's feature reaches its neighbour either way.
+    ei = torch.tensor([[1, 2], [0, 0]])
+    part = torch.tensor([2, 2])
+    x = torch.randn(3, 3, dtype=torch.double)
+    assert torch.allclose(conv(x, ei, part)[0], rev(x, ei.flip(0), part)[0])
+    assert not torch.allclose(conv(x, ei, part)[0],
+                              conv(x, torch.zeros(2, 0, dtype=torch.long),
+                                   torch.zeros(0, dtype=torch.long))[0])
+
+
+@pytest.mark.parametrize('kwargs', [dict(aggr='mean'), dict(aggr=['add']),
+                                    dict(node_dim=-2), dict(flow='up')])
+def test_unsupported_message_passing_arguments_are_refused(kwargs):
+    with pytest.raises(ValueError, match="'SpatialGraphConv'"):
+        SpatialGraphConv(3, 4, **kwargs)
+
+
+def test_aggr_object_is_refused():
+    from torch_geometric.nn.aggr import MeanAggregation
+    with pytest.raises(ValueError, match="supports aggr in"):
+        SpatialGraphConv(3, 4, aggr=MeanAggregation())
+    assert SpatialGraphConv(3, 4, aggr='sum').aggr == 'add'

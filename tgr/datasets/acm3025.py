@@ -1,5 +1,6 @@
 from typing import Callable, List, Optional, Sequence
 
+import torch
 from torch_geometric.data import HeteroData
 
 from ..io.acm3025 import ACM3025_METAPATHS, read_acm3025
@@ -68,7 +69,16 @@ class ACM3025(TGRDataset):
         return [f"data_{'_'.join(self.metapaths)}.pt"]
 
     def process(self) -> None:
-        data = read_acm3025(self.raw_paths[0], self.metapaths)
+        raw = read_acm3025(self.raw_paths[0], self.metapaths)
+        data = HeteroData()
+        data['paper'].x = raw['x']
+        data['paper'].y = raw['y']
+        for split, idx in raw['split'].items():
+            mask = torch.zeros(raw['x'].size(0), dtype=torch.bool)
+            mask[idx] = True
+            data['paper'][f'{split}_mask'] = mask
+        for name in self.metapaths:
+            data['paper', name, 'paper'].edge_index = raw['edge_index'][name]
         if self.pre_transform is not None:
             data = self.pre_transform(data)
         self.save([data], self.processed_paths[0])

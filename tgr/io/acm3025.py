@@ -1,10 +1,9 @@
 r"""Reader of HAN's own ACM release, :obj:`ACM3025.mat`."""
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import HeteroData
 
 __all__ = ['read_acm3025', 'ACM3025_METAPATHS', 'ACM3025_SPLIT_SIZES']
 
@@ -18,7 +17,7 @@ _SPLITS = ('train', 'val', 'test')
 
 def read_acm3025(path: str, metapaths: Sequence[str] = ('PAP', 'PLP'),
                  split_sizes: Optional[Tuple[int, int, int]] =
-                 ACM3025_SPLIT_SIZES) -> HeteroData:
+                 ACM3025_SPLIT_SIZES) -> Dict[str, Any]:
     r"""Reads :obj:`ACM3025.mat` as released with the `"Heterogeneous Graph
     Attention Network" <https://arxiv.org/abs/1903.07293>`_ paper: dense
     meta-path adjacencies over the papers (self loops on the diagonal), a
@@ -36,12 +35,12 @@ def read_acm3025(path: str, metapaths: Sequence[str] = ('PAP', 'PLP'),
             :obj:`(600, 300, 2125)`)
 
     Returns:
-        :class:`~torch_geometric.data.HeteroData` with node type
-        :obj:`paper` (:obj:`x` float32, :obj:`y` long, boolean
-        :obj:`train_mask`, :obj:`val_mask`, :obj:`test_mask`) and one edge
-        type :obj:`('paper', NAME, 'paper')` per meta-path, whose
-        :obj:`edge_index` lists the nonzeros of the adjacency (source row
-        0, destination row 1), self loops included.
+        A dictionary: :obj:`x` (float32, papers x features), :obj:`y`
+        (long, the class of every paper), :obj:`split` (the 0-based paper
+        indices of :obj:`train`, :obj:`val` and :obj:`test`, as in the
+        file) and :obj:`edge_index` (per meta-path name, the nonzeros of
+        its adjacency: source row 0, destination row 1, self loops
+        included).
 
     Raises:
         ValueError: if the file is not a MATLAB file or its content is not
@@ -83,10 +82,10 @@ def read_acm3025(path: str, metapaths: Sequence[str] = ('PAP', 'PLP'),
             (label.sum(axis=1) != 1).any() else 0
         fail(f"'label' is not one-hot (row {row})")
 
-    data = HeteroData()
-    data['paper'].x = torch.from_numpy(x.astype(np.float32))
-    data['paper'].y = torch.from_numpy(label.argmax(axis=1)).long()
-
+    out: Dict[str, Any] = dict(
+        x=torch.from_numpy(x.astype(np.float32)),
+        y=torch.from_numpy(label.argmax(axis=1)).long(), split={},
+        edge_index={})
     taken = np.zeros(num_papers, dtype=bool)
     for k, split in enumerate(_SPLITS):
         idx = np.asarray(mat[f'{split}_idx'])
@@ -105,17 +104,15 @@ def read_acm3025(path: str, metapaths: Sequence[str] = ('PAP', 'PLP'),
             fail(f"'{split}_idx' repeats a paper or shares one with an "
                  f"earlier split")
         taken[idx] = True
-        mask = torch.zeros(num_papers, dtype=torch.bool)
-        mask[torch.from_numpy(idx)] = True
-        data['paper'][f'{split}_mask'] = mask
+        out['split'][split] = torch.from_numpy(idx)
 
     for name in metapaths:
         adj = np.asarray(mat[name])
         if adj.shape != (num_papers, num_papers):
             fail(f"'{name}' has shape {adj.shape}, expected ({num_papers}, "
                  f"{num_papers})")
-        data['paper', name, 'paper'].edge_index = _nonzeros(adj)
-    return data
+        out['edge_index'][name] = _nonzeros(adj)
+    return out
 
 
 def _nonzeros(adj: np.ndarray) -> Tensor:

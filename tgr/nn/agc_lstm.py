@@ -6,8 +6,10 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
+from ..schedule.engine import autocast_enabled, without_autocast
 from ..utils import scatter
-from ._checks import check_batch, check_node_features, check_state
+from ._checks import (check_batch, check_channels, check_node_features,
+                      check_state, input_channels)
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh_backward as _tanh_backward
 from .spatial_graph_conv import SpatialGraphConv, SubsetGraph
@@ -117,10 +119,11 @@ class AGCLSTMCell(torch.nn.Module):
                  att_channels: Optional[int] = None, bias: bool = True,
                  init_gain: Optional[float] = 2.0):
         super().__init__()
-        if att_channels is not None and att_channels < 1:
-            raise ValueError(f"'{self.__class__.__name__}' expects "
-                             f"'att_channels' to be positive (got "
-                             f"{att_channels})")
+        check_channels(self.__class__.__name__, in_channels=in_channels,
+                       out_channels=out_channels)
+        if att_channels is not None:
+            check_channels(self.__class__.__name__,
+                           att_channels=att_channels)
         if init_gain is not None and not init_gain > 0:
             raise ValueError(f"'{self.__class__.__name__}' expects "
                              f"'init_gain' to be positive or None (got "
@@ -155,6 +158,11 @@ class AGCLSTMCell(torch.nn.Module):
         bound = self.init_gain * math.sqrt(3.0 * 3.0 / weight.size(1))
         weight.uniform_(-bound, bound)
 
+    def _in_channels(self) -> Optional[int]:
+        # F_in, once known (conv_x reads the 3 subsets side by side).
+        fan_in = input_channels(self.conv_x.lin)
+        return None if fan_in is None else fan_in // 3
+
     def _materialize(self, a: Tensor) -> None:
         # Materialises a lazy conv_x from its aggregated input a (*, 3 F) and
         # initialises it as the class description says.
@@ -185,7 +193,7 @@ class AGCLSTMCell(torch.nn.Module):
             and the attention :math:`\alpha_t` of every joint.
         """
         who = self.__class__.__name__
-        check_node_features(who, x)
+        check_node_features(who, x, channels=self._in_channels())
         n = x.size(0)
         graph = self.conv_x.subset_graph(edge_index, partition, n, x.dtype,
                                          who)
@@ -247,6 +255,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
     :obj:`alpha` :math:`(N, T)`.
     """
     @staticmethod
+    @without_autocast
     def forward(ctx, record, graph, batch, num_graphs, xg, h0, c0, w_h,
                 w_query, w_att, b_att, w_q, w_score, b_score):
         T, n, d4 = xg.shape
@@ -306,6 +315,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
+    @without_autocast
     def backward(ctx, grad_out, grad_alpha, grad_c_last):
         (c0, ifo, u, c, tc, a, h_hat, z, tot, r, alpha, w_h, w_query, w_att,
          b_att, w_q, w_score, b_score) = ctx.saved_tensors
@@ -482,7 +492,7 @@ class AGCLSTM(torch.nn.Module):
         cell = self.cell
         who = self.__class__.__name__
         check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
-                            dims=(3, ))
+                            dims=(3, ), channels=cell._in_channels())
         n, T = x.size(0), x.size(1)
         graph = cell.conv_x.subset_graph(edge_index, partition, n, x.dtype,
                                          who)
@@ -525,6 +535,11 @@ class AGCLSTM(torch.nn.Module):
         params = (cell.conv_h.lin.weight, att.lin_query.weight,
                   att.lin_h.weight, att.lin_h.bias, att.lin_q.weight,
                   att.lin_score.weight, att.lin_score.bias)
+        if autocast_enabled(xg.device):
+            # The time loop runs in the weights' dtype (see no_autocast).
+            dtype = params[0].dtype
+            xg, h0, c0 = (None if t is None else t.to(dtype)
+                          for t in (xg, h0, c0))
         record = torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in (xg, h0, c0) + params)
         out, alpha, c = _AGCLSTMRecurrence.apply(

@@ -7,8 +7,8 @@ from torch.nn import Parameter
 from torch_geometric.nn import Linear
 
 from ..utils import scatter
-from ._checks import (check_batch, check_labels, check_node_features,
-                      check_state)
+from ._checks import (check_batch, check_channels, check_labels,
+                      check_node_features, check_state)
 
 
 class PartAwareLSTM(torch.nn.Module):
@@ -82,14 +82,9 @@ class PartAwareLSTM(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, num_parts: int,
                  num_joints: int, bias: bool = True):
         super().__init__()
-        who = self.__class__.__name__
-        for name, value in (('in_channels', in_channels),
-                            ('out_channels', out_channels),
-                            ('num_parts', num_parts),
-                            ('num_joints', num_joints)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"'{who}' expects '{name}' to be a positive "
-                                 f"integer (got {value})")
+        check_channels(self.__class__.__name__, lazy=(),
+                       in_channels=in_channels, out_channels=out_channels,
+                       num_parts=num_parts, num_joints=num_joints)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.num_parts = num_parts

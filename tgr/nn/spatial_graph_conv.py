@@ -6,7 +6,8 @@ from torch_geometric.nn import Linear, MessagePassing
 
 from ..schedule import check_edge_index
 from ..utils import scatter
-from ._checks import check_labels, check_node_features
+from ._checks import (check_channels, check_labels, check_node_features,
+                      input_channels, message_passing_kwargs)
 
 
 class SubsetGraph(NamedTuple):
@@ -82,7 +83,11 @@ class SpatialGraphConv(MessagePassing):
         bias (bool, optional): If set to :obj:`False`, the layer will not
             learn the bias :math:`\mathbf{b}`. (default: :obj:`True`)
         **kwargs (optional): Additional arguments of
-            :class:`torch_geometric.nn.conv.MessagePassing`.
+            :class:`torch_geometric.nn.conv.MessagePassing`: :obj:`flow`
+            (:obj:`"target_to_source"` takes :obj:`edge_index[1]` as the
+            sender of every edge); the aggregation is the normalised
+            subset sum above, so :obj:`aggr` stays :obj:`"add"` and
+            :obj:`node_dim` stays :obj:`0`, and other values are refused.
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, *, F_{in})`,
@@ -92,9 +97,12 @@ class SpatialGraphConv(MessagePassing):
     """
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
                  **kwargs):
-        kwargs.setdefault('aggr', 'add')
-        kwargs.setdefault('node_dim', 0)
-        super().__init__(**kwargs)
+        who = self.__class__.__name__
+        check_channels(who, in_channels=in_channels,
+                       out_channels=out_channels)
+        # The three normalised subset sums are its own aggregation: 'aggr'
+        # stays a sum, and node features come first (node_dim=0).
+        super().__init__(**message_passing_kwargs(who, kwargs, node_dim=0))
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.bias = bias
@@ -122,8 +130,10 @@ class SpatialGraphConv(MessagePassing):
             The new node features :math:`(|\mathcal{V}|, *, F_{out})`.
         """
         who = self.__class__.__name__
+        fan_in = input_channels(self.lin)
         check_node_features(who, x, '(num_nodes, *, in_channels)',
-                            dims=tuple(range(2, 8)))
+                            dims=tuple(range(2, 8)),
+                            channels=None if fan_in is None else fan_in // 3)
         graph = self.subset_graph(edge_index, partition, x.size(0), x.dtype,
                                   who)
         a = self.aggregate_subsets(x, graph)  # (N, 3, *, C)
@@ -142,7 +152,11 @@ class SpatialGraphConv(MessagePassing):
                                  edge_index.size(1), 3, per='edge',
                                  meaning=' (root, centripetal, centrifugal;'
                                  ' see skeleton_partition)')
+        # Messages go from src to dst: edge_index[0] -> edge_index[1], or the
+        # other way with flow='target_to_source'.
         src, dst = edge_index[0], edge_index[1]
+        if self.flow == 'target_to_source':
+            src, dst = dst, src
         if bool((src == dst).any()):
             node = int(src[src == dst][0])
             raise ValueError(f"'{who}' expects 'edge_index' without "
@@ -162,7 +176,10 @@ class SpatialGraphConv(MessagePassing):
         (subsets in the order of :data:`tgr.utils.skeleton.SUBSETS`)."""
         n = graph.num_nodes
         norm = graph.norm.to(x.dtype)
-        out = self.propagate(graph.edge_index, x=x, norm=norm,
+        edge_index = graph.edge_index  # src -> dst, as propagate's flow:
+        if self.flow == 'target_to_source':
+            edge_index = edge_index.flip(0)
+        out = self.propagate(edge_index, x=x, norm=norm,
                              slot=graph.slot, size=(n, n))
         return out.view((n, 3) + tuple(x.shape[1:]))
 

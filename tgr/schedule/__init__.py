@@ -27,8 +27,8 @@ importable from here.
 from .levels import check_edge_index, check_single_parent, topological_levels
 from .level_schedule import LevelSchedule, build_schedule, layer_schedule
 from .engine import LevelStep, propagate_levels
-from .orders import (first_children, parent_sibling_dependencies,
-                     sibling_order)
+from .orders import (check_siblings, first_children,
+                     parent_sibling_dependencies, sibling_order)
 from ..utils.skeleton import SUBSETS, hop_distance, skeleton_partition
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     'propagate_levels',
     'layer_schedule',
     'sibling_order',
+    'check_siblings',
     'first_children',
     'parent_sibling_dependencies',
     'hop_distance',

@@ -6,6 +6,7 @@ forward and the backward pass cost time proportional to each level's size
 synchronisation inside the level loop. Computing a whole level in one batched
 step gives exactly the result of the one-node-at-a-time definition, because
 two nodes on one level never depend on each other."""
+import functools
 from typing import Callable, List, Optional, Sequence
 
 import torch
@@ -13,7 +14,44 @@ from torch import Tensor
 
 from .level_schedule import LevelSchedule
 
-__all__ = ['LevelStep', 'propagate_levels']
+__all__ = ['LevelStep', 'propagate_levels', 'autocast_enabled',
+           'no_autocast', 'without_autocast']
+
+
+# Mixed precision #############################################################
+def autocast_enabled(device: torch.device) -> bool:
+    r"""Whether autocast is on for tensors on :obj:`device`."""
+    try:
+        return torch.is_autocast_enabled(device.type)
+    except TypeError:  # torch < 2.4
+        if device.type == 'cpu':
+            return torch.is_autocast_cpu_enabled()
+        return device.type == 'cuda' and torch.is_autocast_enabled()
+
+
+def no_autocast(device: torch.device):
+    r"""A context that turns autocast off for tensors on :obj:`device`, so
+    that a recurrence runs in the dtype of its parameters: its per-step
+    products are small, and a cell state summed over many steps in 16 bits
+    would drift."""
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
+def without_autocast(fn: Callable) -> Callable:
+    r"""Decorates the :obj:`forward` or :obj:`backward` of a
+    :class:`torch.autograd.Function` so that it runs with autocast off for
+    the device of its first tensor argument (a backward called inside an
+    autocast region would otherwise run its products in 16 bits against
+    32-bit buffers)."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        device = next((a.device for a in args if isinstance(a, Tensor)),
+                      None)
+        if device is None:
+            return fn(ctx, *args)
+        with no_autocast(device):
+            return fn(ctx, *args)
+    return wrapper
 
 
 # Propagation #################################################################
@@ -66,6 +104,7 @@ class _LevelRecurrence(torch.autograd.Function):
     gradient buffer at the sources' positions (:math:`O(|E_l|)`).
     """
     @staticmethod
+    @without_autocast
     def forward(ctx, step, sched, state_size, aux, node_in, edge_in, *params):
         record = any(ctx.needs_input_grad)
         manual = isinstance(step, LevelStep)
@@ -116,6 +155,7 @@ class _LevelRecurrence(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
+    @without_autocast
     def backward(ctx, grad_states):
         sched, leaves, step = ctx.sched, ctx.leaves, ctx.step
         node_in, edge_in, states = ctx.saved_tensors
@@ -184,6 +224,7 @@ class _LevelRecurrence(torch.autograd.Function):
         return (None, None, None, None, grad_node, grad_edge, *grad_params)
 
 
+@torch.compiler.disable
 def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      state_size: int, params: Sequence[Tensor] = (),
                      edge_in: Optional[Tensor] = None,
@@ -209,6 +250,14 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
     Gradients flow to :obj:`node_in`, :obj:`edge_in` and :obj:`params`
     (first-order only). Time and memory are linear in the graph's size.
 
+    Under :func:`torch.autocast`, the level loop runs with autocast off, in
+    the dtype of the (floating-point) parameters: :obj:`node_in` and
+    :obj:`edge_in` (e.g. a hoisted projection computed in bfloat16) are cast
+    to it, and so are the returned states. Under :func:`torch.compile` the
+    call is an opaque boundary (:func:`torch.compiler.disable`): the level
+    loop runs eagerly, the code around it is compiled, and a new batch
+    shape does not re-trace the loop.
+
     Args:
         step (callable): The per-level step.
         schedule (LevelSchedule): From :func:`build_schedule`.
@@ -227,6 +276,11 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
     if node_in.size(0) != sched.num_nodes:
         raise ValueError(f"'propagate_levels' expects 'node_in' with "
                          f"{sched.num_nodes} rows (got {node_in.size(0)})")
+    if autocast_enabled(node_in.device):
+        dtype = next((p.dtype for p in params if p.is_floating_point()),
+                     node_in.dtype)
+        node_in = node_in.to(dtype)
+        edge_in = edge_in.to(dtype) if edge_in is not None else None
     node_pos = node_in.index_select(0, sched.perm)
     edge_pos = edge_in.index_select(0, sched.edge_perm) \
         if edge_in is not None else None

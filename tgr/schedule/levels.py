@@ -62,11 +62,17 @@ def check_single_parent(edge_index: Tensor, num_nodes: int,
     edge is :obj:`edge_index[parent_row]`.
 
     Raises:
-        ValueError: naming a node with two or more parents.
+        ValueError: naming a node with a self loop or with two or more
+            parents.
     """
     child = edge_index[1 - parent_row]
     if child.numel() == 0:
         return
+    loop = edge_index[0] == edge_index[1]
+    if bool(loop.any()):
+        node = int(child[loop][0])
+        raise ValueError(f"'{who}' expects a forest, but node {node} has a "
+                         f"self loop (an edge to itself)")
     count = torch.bincount(child, minlength=num_nodes)
     if bool((count > 1).any()):
         node = int((count > 1).nonzero()[0, 0])
@@ -91,6 +97,7 @@ def _find_cycle_node(edge_index: Tensor, unresolved: Tensor) -> int:
 
 
 # Levels ######################################################################
+@torch.compiler.disable
 def topological_levels(edge_index: Tensor, num_nodes: Optional[int] = None,
                        who: str = 'topological_levels') -> Tensor:
     r"""Returns the topological level of every node of the directed graph

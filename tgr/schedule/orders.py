@@ -12,7 +12,8 @@ from torch import Tensor
 
 from .levels import check_edge_index, check_single_parent
 
-__all__ = ['sibling_order', 'first_children', 'parent_sibling_dependencies']
+__all__ = ['sibling_order', 'check_siblings', 'first_children',
+           'parent_sibling_dependencies']
 
 
 # Orders ######################################################################
@@ -53,6 +54,50 @@ def sibling_order(edge_index: Tensor, num_nodes: int,
     p, c = parent[order], child[order]
     same = p[1:] == p[:-1]
     return torch.stack([c[:-1][same], c[1:][same]])
+
+
+def check_siblings(edge_index: Tensor, sibling_index: Tensor,
+                   num_nodes: int, who: str = 'check_siblings') -> None:
+    r"""Checks sibling links given by a user (previous :math:`\to` next
+    sibling) against the forest :obj:`edge_index` (parent :math:`\to`
+    child): both ends of every link have the same parent (or are both
+    roots), no node links to itself, and no node has two next or two
+    previous siblings. Cycles among siblings are left to
+    :func:`~tgr.schedule.topological_levels`.
+
+    Raises:
+        ValueError: naming the first offending link or node.
+    """
+    if sibling_index.numel() == 0:
+        return
+    prev, nxt = sibling_index[0].long(), sibling_index[1].long()
+    loop = prev == nxt
+    if bool(loop.any()):
+        node = int(prev[loop][0])
+        raise ValueError(f"'{who}' found a sibling link from node {node} to "
+                         f"itself in 'sibling_index'")
+    parent = torch.full((num_nodes, ), -1, dtype=torch.long,
+                        device=edge_index.device)
+    parent[edge_index[1].long()] = edge_index[0].long()
+    bad = parent[prev] != parent[nxt]
+    if bool(bad.any()):
+        e = int(bad.nonzero()[0, 0])
+        u, v = int(prev[e]), int(nxt[e])
+
+        def name(p):
+            return 'a root' if p < 0 else f'node {p}'
+        raise ValueError(f"'{who}' expects 'sibling_index' to link siblings"
+                         f" (children of one parent, or roots), but link {e}"
+                         f" goes from node {u} (parent: "
+                         f"{name(int(parent[u]))}) to node {v} (parent: "
+                         f"{name(int(parent[v]))})")
+    for row, what in ((prev, 'next'), (nxt, 'previous')):
+        count = torch.bincount(row, minlength=num_nodes)
+        if bool((count > 1).any()):
+            node = int((count > 1).nonzero()[0, 0])
+            raise ValueError(f"'{who}' found node {node} with "
+                             f"{int(count[node])} {what} siblings in "
+                             f"'sibling_index' (at most one)")
 
 
 def first_children(edge_index: Tensor, sibling_index: Tensor,
