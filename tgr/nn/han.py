@@ -205,7 +205,11 @@ class HAN(MessagePassing):
         inputs too; node-level attention returned on request. The paper's
         own code (TensorFlow, dense adjacency) takes a softmax of the
         semantic scores per node; this layer follows the paper's Eq. 7, an
-        average over the nodes of :math:`T`. A bias of the projection
+        average over the nodes of :math:`T`. That code, and DGL's example
+        after it, also project the features once per meta-path (one
+        :class:`GATConv` each); this layer follows the paper's text, one
+        projection :math:`\mathbf{M}_{\tau}` per node type shared by its
+        meta-paths. A bias of the projection
         (:obj:`bias=True`) equals a bias added before the ELU: the
         coefficients sum to one and the attention logits of one node shift
         by the same amount for every neighbour.
@@ -397,8 +401,9 @@ class HAN(MessagePassing):
                 also returns the node-level coefficients of every meta-path,
                 keyed by its edge type, as :obj:`(edge_index, alpha)` with
                 the edges the layer used (self loops included) and
-                :obj:`alpha` of shape :math:`(|\mathcal{E}|, K)` before
-                dropout, as :class:`~torch_geometric.nn.conv.GATConv` does.
+                :obj:`alpha` of shape :math:`(|\mathcal{E}|, K)` (before
+                dropout: they sum to one per node), in the form of
+                :class:`~torch_geometric.nn.conv.GATConv`'s.
                 (default: :obj:`False`)
             semantic_attention_weights (Dict[str, torch.Tensor], optional):
                 :math:`\beta` to use instead of computing it (e.g. the full
