@@ -10,7 +10,9 @@ from ..utils import scatter
 from ._checks import (check_channels, check_labels, check_node_features,
                       input_channels, message_passing_kwargs, reject_renamed)
 from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import sigmoid_backward_out as _sigmoid_backward_out
 from ._functional import tanh_backward as _tanh_backward
+from ._functional import tanh_backward_out as _tanh_backward_out
 
 
 
@@ -60,6 +62,82 @@ class _ChildSumStep(LevelStep):
         g_node = torch.cat([g_iou, scatter(g_f, dst_local, n)], dim=1)
         g_src = torch.cat([g_hk, gc_e * f], dim=1)
         return g_node, g_src, None, [(g_iou, h_sum), (g_f, h_k)]
+
+    # One-to-one runs (chains): node r of a level has exactly one child, node
+    # r of the level before (for aggr='mean' its weight is 1), so the step is
+    # a plain LSTM cell with the fused recurrent matrix U = [U_o; U_i; U_f;
+    # U_u] (gates reordered so that one sigmoid covers o, i, f), run over
+    # preallocated buffers without gathers or scatters. The forward also
+    # folds every derivative the backward needs into two tensors, so that
+    # the backward does five kernels per step.
+    runs = True
+
+    def run_forward(self, xw, state0, out, aux, params):
+        w_iou, w_f = params
+        d = w_f.size(0)
+        k, w = xw.shape[:2]
+        # [o, i, f, u]; xw and w_iou hold [i, o, u] (+ f):
+        u_all = torch.cat([w_iou[d:2 * d], w_iou[:d], w_f, w_iou[2 * d:]])
+        u_t = u_all.t().contiguous()  # (d, 4d): the faster layout for BLAS
+        gates = torch.cat([xw[..., d:2 * d], xw[..., :d], xw[..., 3 * d:],
+                           xw[..., 2 * d:3 * d]], dim=-1)
+        tcs = xw.new_empty(k, w, d)
+        g4 = gates.view(k, w, 4, d)
+        # Per-step views, made in C++ before the loop:
+        steps = zip(gates.unbind(0), gates[..., :3 * d].unbind(0),
+                    *(g4[:, :, j].unbind(0) for j in range(4)),
+                    out[..., :d].unbind(0), out[..., d:].unbind(0),
+                    tcs.unbind(0))
+        h_prev, c_prev = state0[:, :d], state0[:, d:]
+        for g, g_sig, o, i, f, u, h, c, tc in steps:
+            g.addmm_(h_prev, u_t)
+            g_sig.sigmoid_()
+            u.tanh_()
+            torch.mul(i, u, out=c)
+            c.addcmul_(f, c_prev)
+            torch.tanh(c, out=tc)
+            torch.mul(o, tc, out=h)
+            h_prev, c_prev = h, c
+        # Derivatives for the backward, for all steps at once:
+        # dL/dpre = [gh * F_o | gc * F_i | gc * F_f | gc * F_u],
+        # gc += gh * a with a = o (1 - tanh(c)^2).
+        o, i, f, u = g4.unbind(2)
+        c_prev = torch.cat([state0[:, d:].unsqueeze(0), out[:-1, :, d:]])
+        sig = gates[..., :3 * d]
+        factor = torch.cat([tcs, u, c_prev], dim=-1) * sig * (1 - sig)
+        factor = torch.cat([factor, i * (1 - u * u)], dim=-1)
+        a = o * (1 - tcs * tcs)
+        return factor, a, f, u_all
+
+    def run_backward(self, saved, grad, xw, state0, out, aux, params):
+        factor, a, f, u_all = saved
+        d = u_all.size(1)
+        k, w = factor.shape[:2]
+        g_pre = torch.empty_like(factor)  # [o, i, f, u], pre-activation
+        steps = list(zip(factor[..., :d].unbind(0),
+                         factor[..., d:].view(k, w, 3, d).unbind(0),
+                         a.unbind(0), f.unbind(0), grad[..., :d].unbind(0),
+                         grad[..., d:].unbind(0), g_pre.unbind(0),
+                         g_pre[..., :d].unbind(0),
+                         g_pre[..., d:].view(k, w, 3, d).unbind(0)))
+        gg_next = f_next = gc = None
+        for (f_o, f_ifu, a_t, f_t, gh, gc_ext, gg, gg_o,
+             gg_ifu) in reversed(steps):
+            if gg_next is not None:
+                gh = torch.addmm(gh, gg_next, u_all)
+                gc_ext = torch.addcmul(gc_ext, gc, f_next)
+            gc = torch.addcmul(gc_ext, gh, a_t)
+            torch.mul(gh, f_o, out=gg_o)
+            torch.mul(gc.unsqueeze(1), f_ifu, out=gg_ifu)
+            gg_next, f_next = gg, f_t
+        g_state0 = torch.cat([gg_next @ u_all, gc * f_next], dim=1)
+        g_node = torch.cat([g_pre[..., d:2 * d], g_pre[..., :d],
+                            g_pre[..., 3 * d:], g_pre[..., 2 * d:3 * d]],
+                           dim=-1).view(k * w, -1)  # [i, o, u, f]
+        h_prev = torch.cat([state0[:, :d].unsqueeze(0), out[:-1, :, :d]])
+        h_prev = h_prev.view(k * w, d)
+        return g_node, g_state0, [(g_node[:, :3 * d], h_prev),
+                                  (g_node[:, 3 * d:], h_prev)]
 
 
 _child_sum_step = _ChildSumStep()
