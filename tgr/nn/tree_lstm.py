@@ -22,9 +22,22 @@ class _ChildSumStep(LevelStep):
     # src_state = [h_k, c_k] of every child k (one row per edge); with
     # aggr='mean', aux = (w,) holds 1 / |C(j)| per edge, the weight of child
     # k in the mean over the children of its parent j.
-    def forward(self, xw, src_state, dst_local, edge_in, aux, params):
+    writes_out = True
+
+    def forward(self, xw, src_state, dst_local, edge_in, aux, params,
+                out=None):
         w_iou, w_f = params
         d, n = w_f.size(0), xw.size(0)
+        if out is None:
+            out = xw.new_empty(n, 2 * d)
+        h, c = out[:, :d], out[:, d:]
+        if dst_local.numel() == 0:  # leaves: no children, no products
+            io = torch.sigmoid(xw[:, :2 * d])
+            u = torch.tanh(xw[:, 2 * d:3 * d])
+            torch.mul(io[:, :d], u, out=c)
+            tc = torch.tanh(c)
+            torch.mul(io[:, d:], tc, out=h)
+            return out, (io, u, None, tc, None)
         h_k, c_k = src_state[:, :d], src_state[:, d:]
         w = aux[0].unsqueeze(1) if aux else None
         h_sum = scatter(h_k if w is None else h_k * w, dst_local, n)
@@ -36,10 +49,10 @@ class _ChildSumStep(LevelStep):
         fc = scatter(fc if w is None else fc * w, dst_local, n)
         io = torch.sigmoid(iou[:, :2 * d])
         u = torch.tanh(iou[:, 2 * d:])
-        c = torch.addcmul(fc, io[:, :d], u)
+        torch.addcmul(fc, io[:, :d], u, out=c)
         tc = torch.tanh(c)
-        h = io[:, d:] * tc
-        return torch.cat([h, c], dim=1), (io, u, f, tc, h_sum)
+        torch.mul(io[:, d:], tc, out=h)
+        return out, (io, u, f, tc, h_sum)
 
     def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
                  params):
@@ -52,6 +65,9 @@ class _ChildSumStep(LevelStep):
         gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
         g_io = _sigmoid_backward(torch.cat([gc * u, gh * tc], dim=1), io)
         g_iou = torch.cat([g_io, _tanh_backward(gc * i, u)], dim=1)
+        if f is None:  # leaves
+            return (torch.cat([g_iou, g_iou.new_zeros(n, d)], dim=1), None,
+                    None, [None, None])
         gc_e = gc.index_select(0, dst_local)
         g_sum = (g_iou @ w_iou).index_select(0, dst_local)
         if aux:  # the mean: every child's share is weighted

@@ -82,6 +82,9 @@ class LevelStep:
     """
     #: Whether :meth:`run_forward` / :meth:`run_backward` exist.
     runs: bool = False
+    #: Whether :meth:`forward` takes :obj:`out`, the level's slice of the
+    #: engine's state buffer, and writes the states there (saving a copy).
+    writes_out: bool = False
 
     def forward(self, node_in: Tensor, src_state: Tensor, dst_local: Tensor,
                 edge_in: Optional[Tensor], aux: tuple, params: list):
@@ -167,6 +170,11 @@ class _LevelRecurrence(torch.autograd.Function):
             ni = node_in_d[a:b]
             ei = edge_in[ea:eb].detach() if edge_in is not None else None
             aux_l = tuple(t[ea:eb] for t in aux) if aux else ()
+            if manual and step.writes_out:
+                out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
+                                          leaves, out=states[a:b])
+                segments.append(('level', cur, saved if record else None))
+                continue
             if manual:
                 out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
                                           leaves)

@@ -38,14 +38,15 @@ class LevelSchedule:
     """
     __slots__ = ('num_nodes', 'num_levels', 'level', 'perm', 'rank',
                  'edge_perm', 'src', 'dst', 'dst_local', 'node_ptr',
-                 'edge_ptr', '_edges', '_runs')
-    _CACHES = 2  # the last slots hold caches, not state
+                 'edge_ptr', '_edges', '_runs', '_orig')
+    _CACHES = 3  # the last slots hold caches, not state
 
     def __init__(self, **kwargs):
         for key in self.__slots__[:-self._CACHES]:
             setattr(self, key, kwargs[key])
         self._edges = None
         self._runs = None
+        self._orig = None
 
     def level_edges(self) -> List[tuple]:
         r"""Per level, the views :obj:`(src, dst_local)` of the edges into
@@ -85,13 +86,16 @@ class LevelSchedule:
             return 0
         if self.num_edges == 0:
             return None
+        if self._orig is None:  # the edges in their original order, once
+            mine = torch.stack([self.perm.index_select(0, self.src),
+                                self.perm.index_select(0, self.dst)])
+            self._orig = torch.empty_like(mine)
+            self._orig[:, self.edge_perm] = mine
         edge_index = edge_index.to(self.device)
-        mine = torch.stack([self.perm[self.src], self.perm[self.dst]])
-        theirs = edge_index.long().index_select(1, self.edge_perm)
-        bad = (mine != theirs).any(dim=0)
-        if not bool(bad.any()):
+        if torch.equal(self._orig, edge_index.long()):
             return None
-        return int(self.edge_perm[bad.nonzero()[0, 0]])
+        bad = (self._orig != edge_index).any(dim=0)
+        return int(bad.nonzero()[0, 0])
 
     @property
     def device(self) -> torch.device:
