@@ -6,6 +6,7 @@ from .agc_lstm import SpatialGraphConv, AGCLSTMCell, AGCLSTM
 # engine (tgr.schedule), so that transforms and datasets can use it too.
 from ..schedule import hop_distance, skeleton_partition
 from .part_aware_lstm import PartAwareLSTM
+from . import aggr
 
 __all__ = ['ChildSumTreeLSTM', 'NAryTreeLSTM', 'GraphStructuredLSTM',
            'SpatialGraphConv', 'AGCLSTMCell', 'AGCLSTM', 'hop_distance',

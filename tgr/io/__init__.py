@@ -1,0 +1,1 @@
+r"""Readers of raw published formats, one module per format."""
