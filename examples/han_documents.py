@@ -260,7 +260,7 @@ def attention_report(model, docs, top_words: int = 5):
     # words with the highest attention; the fraction of documents whose top
     # word of the top sentence is a planted word (synthetic data).
     model.eval()
-    hits = 0
+    hits = chance = 0.0
     lines = []
     for i, data in enumerate(docs):
         data = data.to(device)
@@ -272,8 +272,12 @@ def attention_report(model, docs, top_words: int = 5):
         alpha = word_alpha[mask]
         words = words_of(data)[s]
         order = alpha.argsort(descending=True).tolist()
-        if planted is not None and words[order[0]] in planted:
-            hits += 1
+        if planted is not None:
+            hits += words[order[0]] in planted
+            # A word picked at random from the document is planted with
+            # probability (planted tokens) / (tokens):
+            every = [w for sentence in words_of(data) for w in sentence]
+            chance += sum(w in planted for w in every) / len(every)
         if i < 3:
             pred = classes[int(logits.argmax())]
             top = ', '.join(f'{words[j]} {float(alpha[j]):.2f}'
@@ -283,7 +287,8 @@ def attention_report(model, docs, top_words: int = 5):
                 f'{s + 1} of {data.sentence_document.numel()} '
                 f'(attention {float(sentence_alpha[s]):.2f}): '
                 f'"{" ".join(words)}"\n    top words: {top}')
-    return lines, hits / max(len(docs), 1)
+    n = max(len(docs), 1)
+    return lines, hits / n, chance / n
 
 
 print(f'Model: HierarchicalAttentionNetwork(embedding {args.embedding_dim}, '
@@ -319,11 +324,12 @@ print(f'HierarchicalAttentionNetwork: {100 * mean:.2f} +- {100 * std:.2f} % '
 if baseline is not None:
     print(f'TF-IDF + logistic regression: {100 * baseline[2]:.2f} %')
 
-lines, hit_rate = attention_report(first_model, list(test_data))
+lines, hit_rate, chance = attention_report(first_model, list(test_data))
 print(f'\nAttention of seed {args.seed}\'s model on three test documents:')
 for line in lines:
     print(line)
 if planted is not None:
     print(f'Planted word found: the top word of the top sentence is a '
           f'planted word in {100 * hit_rate:.1f} % of the '
-          f'{len(test_data)} test documents')
+          f'{len(test_data)} test documents (a random word of the document '
+          f'would be: {100 * chance:.1f} %)')
