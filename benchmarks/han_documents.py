@@ -1,9 +1,10 @@
 r"""Hierarchical attention network benchmark: documents per second, forward +
-backward (cross entropy), of :class:`tgr.nn.models.HierarchicalAttentionNetwork`
-(packed GRUs over exactly the tokens of each sentence and the sentences of
-each document, scatter softmaxes over segments) against a padded
-implementation of the same model with the same weights, all in this one
-process, medians of ``--repeat`` interleaved runs.
+backward (cross entropy), of
+:class:`tgr.nn.models.HierarchicalAttentionNetwork` (packed GRUs over
+exactly the tokens of each sentence and the sentences of each document,
+scatter softmaxes over segments) against a padded implementation of the
+same model with the same weights, all in this one process, medians of
+``--repeat`` interleaved runs.
 
     python benchmarks/han_documents.py --threads 1
     python benchmarks/han_documents.py --batch-size 64 --batches 8 --repeat 5
@@ -163,7 +164,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--batches', type=int, default=8)
+    parser.add_argument('--batches', type=int, default=4)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--root', default=None,

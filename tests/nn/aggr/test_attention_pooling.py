@@ -119,8 +119,8 @@ def test_empty_segments_give_zeros_and_finite_gradients():
     x.requires_grad_()
     out, alpha = pool(x, index, dim_size=5, return_attention_weights=True)
     assert out.shape == (5, 6)
-    assert torch.equal(out[[0, 2, 3, 4]], torch.zeros(4, 6,
-                                                     dtype=torch.double))
+    zeros = torch.zeros(4, 6, dtype=torch.double)
+    assert torch.equal(out[[0, 2, 3, 4]], zeros)
     out.sum().backward()
     assert torch.isfinite(x.grad).all()
     assert all(torch.isfinite(p.grad).all() for p in pool.parameters())
