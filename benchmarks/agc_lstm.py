@@ -47,7 +47,6 @@ import torch
 
 from tgr.datasets.skeleton import NTU_LAYOUT
 from tgr.nn import AGCLSTM, SpatialGraphConv, skeleton_partition
-from tgr.nn.agc_lstm import _conv
 
 
 def _sync(device):
@@ -98,7 +97,10 @@ class PerStepAGCLSTM(torch.nn.Module):
         def conv(module, inp):
             if graph is None:
                 return module(inp, edge_index, partition)
-            return _conv(module, inp, graph)
+            # W *G x from the cached subset graph: aggregate, then the
+            # weights of the three subsets in one product.
+            a = module.aggregate_subsets(inp, graph)
+            return module.lin(a.view(inp.size(0), 3 * inp.size(1)))
 
         h = c = None
         outs, alphas = [], []

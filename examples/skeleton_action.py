@@ -62,6 +62,14 @@ SHARED = {
     'ntu': osp.join(REPO, '..', 'shared', 'data', 'ntu_rgbd', 'skeletons'),
 }
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got '
+                                         f'{value}')
+    return value
+
+
 parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
 parser.add_argument('--model', choices=['agclstm', 'plstm'],
                     default='agclstm')
@@ -73,18 +81,18 @@ parser.add_argument('--root', default=None,
                     'repository)')
 parser.add_argument('--benchmark', choices=['xsub', 'xview'], default='xsub',
                     help='NTU RGB+D benchmark')
-parser.add_argument('--frames', type=int, default=None,
+parser.add_argument('--frames', type=positive, default=None,
                     help='frames per sample (default: 32, 100 for ntu)')
 parser.add_argument('--seed', type=int, default=12345)
-parser.add_argument('--runs', type=int, default=1,
+parser.add_argument('--runs', type=positive, default=1,
                     help='train this many models (seeds --seed, --seed + 1, '
                     '...) and report their mean, spread and the accuracy of '
                     'their averaged test probabilities')
-parser.add_argument('--epochs', type=int, default=60)
-parser.add_argument('--batch-size', type=int, default=16)
+parser.add_argument('--epochs', type=positive, default=60)
+parser.add_argument('--batch-size', type=positive, default=16)
 parser.add_argument('--lr', type=float, default=3e-3)
 parser.add_argument('--weight-decay', type=float, default=1e-4)
-parser.add_argument('--hidden', type=int, default=None,
+parser.add_argument('--hidden', type=positive, default=None,
                     help='width of the AGC-LSTM layers (default 128, as in '
                     'the paper) or of each part cell of the P-LSTM '
                     '(default 50)')
@@ -106,10 +114,10 @@ parser.add_argument('--no-retarget', dest='retarget', action='store_false',
 parser.add_argument('--no-augment', action='store_true',
                     help='no random rotation, scaling and temporal '
                     'cropping of the training samples')
-parser.add_argument('--synthetic-samples', type=int, default=600,
+parser.add_argument('--synthetic-samples', type=positive, default=600,
                     help='training samples of the synthetic set (a fifth '
                     'as many for validation and test)')
-parser.add_argument('--synthetic-classes', type=int, default=10)
+parser.add_argument('--synthetic-classes', type=positive, default=10)
 parser.add_argument('--save', default=None,
                     help='write the final model state_dict here (rank 0; '
                     'with "{rank}" in the path every rank writes its own)')
@@ -118,6 +126,17 @@ parser.add_argument('--device', default=None,
 parser.add_argument('--threads', type=int, default=1,
                     help='CPU threads per process (0 = PyTorch\'s choice)')
 args = parser.parse_args()
+if args.root is not None and osp.exists(args.root) and \
+        not osp.isdir(args.root):
+    parser.error(f'--root {args.root!r} is a file; expected the dataset '
+                 f'folder (its raw/ holds the skeleton files)')
+if args.model == 'agclstm' and args.hidden is not None and args.hidden < 2:
+    parser.error('--hidden must be at least 2 for agclstm (positions and '
+                 'frame differences get half each)')
+if not 0 <= args.dropout < 1:
+    parser.error(f'--dropout must lie in [0, 1) (got {args.dropout})')
+if not 0 < args.val_ratio < 1:
+    parser.error(f'--val-ratio must lie in (0, 1) (got {args.val_ratio})')
 if args.hidden is None:
     args.hidden = 128 if args.model == 'agclstm' else 50
 if args.frames is None:

@@ -67,11 +67,12 @@ class ASTNodeEncoder(nn.Module):
 
 class TreeLSTMNet(nn.Module):
     def __init__(self, hidden: int, num_types: int, num_attributes: int,
-                 num_vocab: int):
+                 num_vocab: int, aggr: str = 'add'):
         super().__init__()
         self.encoder = ASTNodeEncoder(hidden, num_types, num_attributes)
         # Edges are stored parent -> child: bottom-up reads them reversed.
-        self.up = ChildSumTreeLSTM(hidden, hidden, flow='target_to_source')
+        self.up = ChildSumTreeLSTM(hidden, hidden, flow='target_to_source',
+                                   aggr=aggr)
         self.down = ChildSumTreeLSTM(2 * hidden, hidden)
         self.norm = nn.LayerNorm(hidden)
         self.gate = nn.Linear(hidden, 1)
@@ -177,7 +178,7 @@ def run(name, args, data, device, evaluator):
     kwargs = dict(hidden=args.hidden, num_types=train_ds.num_node_types,
                   num_attributes=train_ds.num_node_attributes,
                   num_vocab=len(idx2vocab))
-    model = (TreeLSTMNet(**kwargs) if name == 'treelstm' else
+    model = (TreeLSTMNet(aggr=args.aggr, **kwargs) if name == 'treelstm' else
              GCNNet(num_layers=args.gcn_layers, **kwargs)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
@@ -206,21 +207,47 @@ def run(name, args, data, device, evaluator):
                 len(times), **best)
 
 
+MODELS = ('treelstm', 'gcn')
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got '
+                                         f'{value}')
+    return value
+
+
+def model_list(text: str) -> list:
+    names = text.split(',')
+    for name in names:
+        if name not in MODELS:
+            raise argparse.ArgumentTypeError(
+                f"unknown model {name!r} (choose from {', '.join(MODELS)}, "
+                f"comma-separated)")
+    return names
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--dataset', default='stdlib',
                         choices=['stdlib', 'ogbg-code2'])
     parser.add_argument('--root', default=None,
                         help='dataset root (default: data/ in the repo)')
-    parser.add_argument('--max-files', type=int, default=None,
+    parser.add_argument('--max-files', type=positive, default=None,
                         help='stdlib: files to parse (default: all); '
                         'ogbg-code2: graphs per split')
-    parser.add_argument('--models', default='treelstm,gcn')
-    parser.add_argument('--epochs', type=int, default=5)
-    parser.add_argument('--batch-size', type=int, default=128)
-    parser.add_argument('--hidden', type=int, default=128)
-    parser.add_argument('--gcn-layers', type=int, default=5)
-    parser.add_argument('--num-vocab', type=int, default=5000)
+    parser.add_argument('--models', type=model_list,
+                        default=list(MODELS),
+                        help='comma-separated: treelstm, gcn')
+    parser.add_argument('--aggr', choices=['add', 'mean'], default='add',
+                        help="the bottom-up Child-Sum Tree-LSTM's sum over "
+                        "children (the paper's 'add') or their mean")
+    parser.add_argument('--epochs', type=positive, default=5)
+    parser.add_argument('--batch-size', type=positive, default=128)
+    parser.add_argument('--hidden', type=positive, default=128)
+    parser.add_argument('--gcn-layers', type=positive, default=5)
+    parser.add_argument('--num-vocab', type=positive, default=5000)
     parser.add_argument('--lr', type=float, default=1e-3)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=None,
@@ -243,10 +270,11 @@ def main():
     data = (train_ds, valid_ds, test_ds, vocab2idx, idx2vocab)
 
     results = [run(name, args, data, device, evaluator)
-               for name in args.models.split(',')]
+               for name in args.models]
 
     print(f'\n{args.dataset}, {len(train_ds)} training functions, '
-          f'{args.epochs} epochs, hidden {args.hidden}, seed {args.seed}')
+          f'{args.epochs} epochs, hidden {args.hidden}, aggr {args.aggr}, '
+          f'seed {args.seed}')
     print('| model    | params    | s/epoch | best epoch | valid F1 | '
           'test F1 |')
     print('|----------|-----------|---------|------------|----------|'

@@ -148,7 +148,7 @@ class TreeLSTMClassifier(nn.Module):
             h, _ = self.tree_lstm(x, batch.edge_index, level=batch.level)
         else:
             h, _ = self.tree_lstm(x, batch.edge_index,
-                                  child_index=batch.child_pos,
+                                  child_pos=batch.child_pos,
                                   level=batch.level)
         return self.lin(self.dropout(h))
 

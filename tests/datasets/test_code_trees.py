@@ -1,8 +1,5 @@
-import csv
-import gzip
 import os
 import os.path as osp
-import textwrap
 
 import pytest
 import torch
@@ -13,55 +10,10 @@ from tgr.datasets.code_trees import (MASK_TOKEN, decode_subtokens,
                                      encode_subtokens, load_ogb_code2,
                                      module_split, split_subtokens,
                                      subtoken_vocab)
+from tgr.datasets.ogb_code2 import OGBCode2 as _OGBCode2
 from tgr.nn import ChildSumTreeLSTM
 
-MODULE_A = '''
-def add_one(x):
-    return x + 1
-
-
-def fetch_remote_data(url, retries=3):
-    if retries == 0:
-        return None
-    return fetch_remote_data(url, retries - 1)
-
-
-def use_it(url):
-    return fetch_remote_data(url)
-
-
-class HTTPClient:
-    def getHTTPResponse(self, path):
-        return self.fetch_remote_data(path)
-
-    async def close_all(self):
-        def _inner_helper(item):
-            return item
-        return [_inner_helper(i) for i in self.items]
-
-
-def _(value):
-    return value
-'''
-MODULE_B = '''
-def compute_total(values):
-    total = 0
-    for v in values:
-        total += v
-    return total
-'''
-MODULE_VALID = '''
-def parse_config(text):
-    return text.split()
-
-
-def add_one(y):
-    return y + 2
-'''
-MODULE_TEST = '''
-def read_long(f):
-    return int.from_bytes(f.read(8), 'little')
-'''
+# The source modules are in conftest.py (fixtures 'source' and 'datasets').
 NAMES = {
     'train': [['add', 'one'], ['fetch', 'remote', 'data'], ['use', 'it'],
               ['get', 'http', 'response'], ['close', 'all'],
@@ -69,41 +21,6 @@ NAMES = {
     'valid': [['parse', 'config'], ['add', 'one']],
     'test': [['read', 'long']],
 }
-
-
-def _module_name(split, prefix):
-    # The first '<prefix><i>.py' that module_split sends to `split`.
-    i = 0
-    while module_split(f'{prefix}{i}.py') != split:
-        i += 1
-    return f'{prefix}{i}.py'
-
-
-def _write(path, text):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(textwrap.dedent(text))
-
-
-@pytest.fixture(scope='module')
-def source(tmp_path_factory):
-    src = str(tmp_path_factory.mktemp('src'))
-    _write(osp.join(src, _module_name('train', 'a')), MODULE_A)
-    _write(osp.join(src, _module_name('train', 'b')), MODULE_B)
-    _write(osp.join(src, _module_name('valid', 'v')), MODULE_VALID)
-    _write(osp.join(src, _module_name('test', 't')), MODULE_TEST)
-    _write(osp.join(src, 'broken.py'), 'def broken(:\n    pass\n')
-    # Never read: tests and vendored code.
-    _write(osp.join(src, 'tests', 'test_x.py'), 'def test_x():\n    pass\n')
-    _write(osp.join(src, 'pkg', '_vendor', 'lib.py'), 'def lib():\n    pass\n')
-    return src
-
-
-@pytest.fixture(scope='module')
-def datasets(source, tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('root'))
-    return {split: PythonCodeTrees(root, split, source=source, log=False)
-            for split in ('train', 'valid', 'test')}
 
 
 @pytest.mark.parametrize('name, tokens', [
@@ -257,105 +174,6 @@ def test_batch_runs_bottom_up_and_top_down(datasets):
     assert h.shape == (batch.num_nodes, 4)
 
 
-# ogbg-code2 ##################################################################
-def _write_ogb_layout(root, graphs, splits, types, attributes):
-    # ogbg-code2 on disk: per-graph node ids, one label string per graph.
-    folder = osp.join(root, 'ogbg_code2')
-
-    def write(name, rows):
-        path = osp.join(folder, name)
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        with gzip.open(path, 'wt', newline='') as f:
-            csv.writer(f).writerows(rows)
-
-    write('raw/edge.csv.gz',
-          [e for g in graphs for e in g.edge_index.t().tolist()])
-    write('raw/num-node-list.csv.gz', [[g.num_nodes] for g in graphs])
-    write('raw/num-edge-list.csv.gz',
-          [[g.edge_index.size(1)] for g in graphs])
-    write('raw/node-feat.csv.gz', [r for g in graphs for r in g.x.tolist()])
-    for key in ('node_is_attributed', 'node_dfs_order', 'node_depth'):
-        write(f'raw/{key}.csv.gz',
-              [r for g in graphs for r in g[key].tolist()])
-    write('raw/graph-label.csv.gz', [[' '.join(g.y)] for g in graphs])
-    for split, idx in splits.items():
-        write(f'split/project/{split}.csv.gz', [[i] for i in idx])
-    write('mapping/typeidx2type.csv.gz',
-          [['type idx', 'type']] + list(enumerate(types)))
-    write('mapping/attridx2attr.csv.gz',
-          [['attr idx', 'attr']] + list(enumerate(attributes)))
-    with open(osp.join(folder, 'RELEASE_v1.txt'), 'w') as f:
-        f.write('tiny ogbg-code2 written by the tests\n')
-
-
-@pytest.fixture(scope='module')
-def ogb_root(datasets, tmp_path_factory):
-    pytest.importorskip('ogb')
-    root = str(tmp_path_factory.mktemp('ogb'))
-    graphs, splits = [], {}
-    for split in ('train', 'valid', 'test'):
-        splits[split] = list(range(len(graphs),
-                                   len(graphs) + len(datasets[split])))
-        graphs += list(datasets[split])
-    train = datasets['train']
-    _write_ogb_layout(root, graphs, splits, train.node_types,
-                      train.node_attributes)
-    return root, graphs, splits
-
-
-def _assert_same(a, b):
-    assert a.y == b.y and a.num_nodes == b.num_nodes
-    for key in ('x', 'edge_index', 'node_depth', 'node_is_attributed',
-                'node_dfs_order', 'level'):
-        assert a[key].dtype == b[key].dtype == torch.long, key
-        assert torch.equal(a[key], b[key]), key
-
-
-def test_ogb_loader_and_converter(ogb_root):
-    from ogb.graphproppred import PygGraphPropPredDataset
-    root, graphs, splits = ogb_root
-    ogb_dataset = load_ogb_code2(root)  # OGB's own class, processed offline
-    assert isinstance(ogb_dataset, PygGraphPropPredDataset)
-    assert len(ogb_dataset) == len(graphs)
-    assert {k: v.tolist() for k, v in ogb_dataset.get_idx_split().items()
-            } == splits
-    for i, g in enumerate(graphs):
-        _assert_same(from_ogb_code2(ogb_dataset[i]), g)
-
-
-def test_ogb_code2_dataset(ogb_root, datasets):
-    root, graphs, splits = ogb_root
-    for split, idx in splits.items():
-        ds = OGBCode2(root, split, log=False)
-        assert len(ds) == len(idx)
-        for i, g in zip(idx, ds):
-            _assert_same(g, graphs[i])
-    assert ds.num_node_types == datasets['train'].num_node_types
-    assert ds.num_node_attributes == datasets['train'].num_node_attributes
-    assert ds.info['num_graphs'] == {s: len(i) for s, i in splits.items()}
-
-
-def test_ogb_leftover_folder(tmp_path):
-    pytest.importorskip('ogb')
-    os.makedirs(tmp_path / 'ogbg_code2' / 'raw')  # a failed download
-    with pytest.raises(RuntimeError, match=r"without 'RELEASE_v1.txt'.*"
-                       r"rm -r"):
-        load_ogb_code2(str(tmp_path))
-
-
-def test_ogb_download_without_terminal(tmp_path, monkeypatch):
-    pytest.importorskip('ogb')
-    import ogb.graphproppred.dataset_pyg as dataset_pyg
-
-    def ask(url):  # OGB asks before downloading more than 1 GB
-        raise EOFError('EOF when reading a line')
-
-    monkeypatch.setattr(dataset_pyg, 'decide_download', ask)
-    with pytest.raises(RuntimeError, match='no terminal.*code2.zip'):
-        load_ogb_code2(str(tmp_path))
-    assert not osp.exists(tmp_path / 'ogbg_code2')  # nothing left behind
-
-
 # Targets and OGB's evaluator #################################################
 def test_subtoken_vocab_encode_decode():
     seqs = [['get', 'value'], ['get', 'name'], ['set', 'name', 'x']]
@@ -389,3 +207,14 @@ def test_evaluator_f1():
                                         'seq_pred': seq_pred})
     assert float(out['F1']) == pytest.approx((0.5 + 1 + 0 + 0) / 4)
     assert float(out['precision']) == pytest.approx((0.5 + 1) / 4)
+
+
+def test_ogb_names_stay_importable_from_code_trees():
+    # OGBCode2 moved to its own module; the old import path still works.
+    assert OGBCode2 is _OGBCode2
+    assert from_ogb_code2.__module__ == load_ogb_code2.__module__ == \
+        'tgr.datasets.ogb_code2'
+
+
+def test_survives_batch(datasets, survives_batch):
+    survives_batch(list(datasets['train']))

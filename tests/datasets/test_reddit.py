@@ -9,16 +9,15 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-import tgr.datasets.reddit as reddit_module
 from tgr.datasets import RedditThreads, SyntheticRedditThreads
-from tgr.datasets.reddit import (FEATURE_NAMES, LEAKY_FIELDS,
-                                 fit_level_edges, hash_bag_of_words,
-                                 score_to_level)
+from tgr.datasets.comment_threads import (FEATURE_NAMES, LEAKY_FIELDS,
+                                          fit_level_edges, score_to_level)
 
 DUMPS = (Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' /
          'reddit_pushshift').resolve()
 
 F = 16  # A narrow bag of words for the small hand-written files.
+
 JAN_2006 = 1136073600  # 2006-01-01 00:00:00 UTC
 
 
@@ -78,6 +77,7 @@ def many_threads(num_threads, seed=0, start=1000):
 
 
 # Real dumps ##################################################################
+
 
 @pytest.fixture(scope='module')
 def real(linked_root):
@@ -183,6 +183,7 @@ def test_reddit_real_split_by_time(real):
 
 
 # Hand-written files ##########################################################
+
 
 def test_reddit_tiny_threads(tiny):
     dataset = RedditThreads(str(tiny), files=['tiny.jsonl'],
@@ -358,6 +359,7 @@ def test_reddit_compressed_files(tiny, suffix):
 
 # Errors ######################################################################
 
+
 BAD = [
     json.dumps(comment('c1', 't3_a', 't3_a', 100)),
     json.dumps(comment('c2', 't1_c1', 't3_a', 110)),
@@ -453,12 +455,12 @@ def test_reddit_interrupted_write(tiny, monkeypatch):
             raise KeyboardInterrupt
         save(obj, f)
 
-    monkeypatch.setattr(reddit_module.torch, 'save', broken_save)
+    monkeypatch.setattr(torch, 'save', broken_save)
     with pytest.raises(KeyboardInterrupt):
         RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
     files = processed_files(tiny)
     assert len(files) == 1 and files[0].startswith('train_')  # complete
-    monkeypatch.setattr(reddit_module.torch, 'save', save)
+    monkeypatch.setattr(torch, 'save', save)
     # The set of files is incomplete, so it is processed again:
     dataset = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
     assert len(dataset) == 2
@@ -487,34 +489,7 @@ def test_reddit_bad_arguments(tmp_path):
         RedditThreads(str(tmp_path), files=[])
 
 
-# Helpers #####################################################################
-
-def test_fit_level_edges():
-    assert fit_level_edges(range(80), 8) == [10, 20, 30, 40, 50, 60, 70]
-    assert fit_level_edges([3, 1, 2], 8) == [2, 3]  # fewer distinct scores
-    assert fit_level_edges([5, 5, 5], 8) == []
-    # Ties never split; a big tie still leaves one level per other group:
-    scores = [0] * 10 + [1] * 60 + [2] * 10 + [3] * 10 + [4] * 10
-    edges = fit_level_edges(scores, 4)
-    assert edges == [1, 2, 3]
-    level = score_to_level(torch.tensor(scores), edges)
-    assert torch.bincount(level).tolist() == [10, 60, 10, 20]
-    assert score_to_level(torch.tensor([-5, 0, 1, 2, 9]), [0, 2]).tolist() \
-        == [0, 1, 1, 2, 2]
-    with pytest.raises(ValueError, match='at least one score'):
-        fit_level_edges([], 8)
-
-
-def test_hash_bag_of_words():
-    bow = hash_bag_of_words('The cat, the HAT.', 1024)
-    the = zlib.crc32(b'the') % 1024
-    assert bow[the] == 2 and sum(bow.values()) == 4
-    assert bow == hash_bag_of_words('the cat the hat', 1024)
-    assert zlib.crc32(b"the") == 1011183078  # stable everywhere
-
-
-# Synthetic threads ###########################################################
-
+# Synthetic threads: the schema of RedditThreads ##############################
 def test_synthetic_deterministic_and_schema(tiny):
     a = SyntheticRedditThreads(num_threads=40, seed=3, split='train',
                                num_features=F)
@@ -540,44 +515,62 @@ def test_synthetic_deterministic_and_schema(tiny):
     assert set(a.info) == set(real.info) | {'seed'}
 
 
-def test_synthetic_splits_and_structure():
-    data = {s: SyntheticRedditThreads(num_threads=60, split=s, seed=1)
-            for s in SyntheticRedditThreads.splits}
-    assert [len(data[s]) for s in data] == [42, 9, 9]
-    links = [set(d.link_id for d in data[s]) for s in data]
-    assert not (links[0] & links[1] or links[0] & links[2] or
-                links[1] & links[2])
-    starts = {s: [int(d.time[0]) for d in data[s]] for s in data}
-    assert max(starts['train']) < min(starts['val'])
-    assert max(starts['val']) < min(starts['test'])
-    edges = data['train'].bin_edges
-    assert len(edges) == 7 and data['test'].bin_edges == edges
-
-    batch = Batch.from_data_list(list(data['train']) + list(data['test']))
-    parent, child = batch.edge_index
-    n = batch.num_nodes
-    assert torch.equal(torch.bincount(child, minlength=n),
-                       (~batch.root_mask).long())
-    assert (parent < child).all() and (batch.time[child] >=
-                                       batch.time[parent]).all()
-    assert not batch.orphan.any()
-    assert (batch.y[batch.root_mask] == -1).all()
-    assert torch.equal(batch.y[~batch.root_mask], score_to_level(
-        batch.score[~batch.root_mask], edges))
-    assert batch.x.size(1) == 1024 + 7
-    # Popularity follows the tree: comments with many descendants score
-    # higher (which a model that sees the tree can use).
-    desc = torch.zeros(n)
-    for p, c in zip(parent.flip(0).tolist(), child.flip(0).tolist()):
-        desc[p] += desc[c] + 1
-    m = ~batch.root_mask
-    assert batch.score[m][desc[m] >= 3].float().mean() > \
-        batch.score[m][desc[m] == 0].float().mean() + 3
+def test_moved_names_stay_importable():
+    import tgr.datasets.comment_threads as threads_module
+    import tgr.datasets.reddit as reddit_module
+    for name in ('fit_level_edges', 'score_to_level', 'hash_bag_of_words',
+                 'FEATURE_NAMES', 'LEAKY_FIELDS'):
+        assert getattr(reddit_module, name) is getattr(threads_module, name)
+    assert reddit_module.SyntheticRedditThreads is SyntheticRedditThreads
 
 
-def test_synthetic_bad_arguments():
-    with pytest.raises(ValueError, match="'SyntheticRedditThreads' expects "
-                       "'split'"):
-        SyntheticRedditThreads(split='dev')
-    with pytest.raises(ValueError, match="'num_threads' >= 3"):
-        SyntheticRedditThreads(num_threads=2)
+def test_reddit_cache_follows_files_and_pre_transform(tiny):
+    path = tiny / 'raw' / 'tiny.jsonl'
+    first = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
+    assert first.info['comments'] == len(TINY)
+    # Another comment in the file (its size and modification time change):
+    write_jsonl(path, TINY + [comment('c6', 't1_c1', 't3_a', 400)])
+    again = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
+    assert again.info['comments'] == len(TINY) + 1
+
+    # Another pre_transform gives other processed files, the same one the
+    # same files:
+    def mark(data):
+        data.mark = torch.tensor([7])
+        return data
+
+    marked = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F,
+                           pre_transform=mark)
+    assert all(int(d.mark) == 7 for d in marked)
+    files = processed_files(tiny)
+    assert len(RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F,
+                             pre_transform=mark)) == len(marked)
+    plain = RedditThreads(str(tiny), files=['tiny.jsonl'], num_features=F)
+    assert 'mark' not in plain[0]
+    assert processed_files(tiny) == files
+
+
+def test_reddit_empty_dump_is_named(tmp_path):
+    zstandard = pytest.importorskip('zstandard')
+    raw = tmp_path / 'raw'
+    raw.mkdir()
+    (raw / 'RC_2005-12.zst').write_bytes(b'')  # an empty download
+    text = '\n'.join(json.dumps(r) for r in many_threads(10)).encode()
+    (raw / 'RC_2006-01.zst').write_bytes(
+        zstandard.ZstdCompressor().compress(text))
+    with pytest.raises(ValueError, match=r"'RedditThreads' found no "
+                       r"comments in '.*RC_2005-12\.zst' \(0 bytes"):
+        RedditThreads(str(tmp_path))
+    assert processed_files(tmp_path) == []
+    # Every line skipped counts as empty too:
+    write_jsonl(raw / 'bad.jsonl', ['[1]', '{"id": '])
+    with pytest.raises(ValueError, match=r"bad\.jsonl' \(.* 2 lines, 2 "
+                       r"skipped"):
+        RedditThreads(str(tmp_path), files=['bad.jsonl', 'RC_2006-01.zst'],
+                      on_error='skip')
+
+
+def test_reddit_survives_batch(tiny, real, survives_batch):
+    survives_batch(list(RedditThreads(str(tiny), files=['tiny.jsonl'],
+                                      num_features=F)))
+    survives_batch([real['test'][i] for i in range(6)])

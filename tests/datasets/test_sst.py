@@ -6,9 +6,8 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-import tgr.datasets.sst as sst_module
 from tgr.datasets import SST
-from tgr.datasets.sst import parse_tree
+from tgr.io.ptb import parse_ptb_tree
 
 TREES = (Path(__file__).resolve().parents[2] / '..' / 'shared' / 'data' /
          'sst' / 'trees').resolve()
@@ -125,7 +124,7 @@ def test_sst_nbsp_token(sst):
                                     'like Contempt and 8\xa01\\/2 .')
     assert data.x.tolist().count(dataset.word2idx[NBSP_TOKEN]) == 1
     # Also in a parse of the line alone:
-    _, _, words = parse_tree('(2 (2 8\xa01\\/2) (2 .))')
+    _, _, words = parse_ptb_tree('(2 (2 8\xa01\\/2) (2 .))')
     assert words == [None, NBSP_TOKEN, '.']
 
 
@@ -189,30 +188,6 @@ def test_sst_batch_keeps_child_pos_and_level(sst):
 GOOD = '(3 (2 (2 The) (2 Rock)) (4 (2 rocks) (2 .)))'
 
 
-@pytest.mark.parametrize('line,match', [
-    ('(3 (2 The) (2 Rock)', "1 unclosed '\\('"),
-    ('(3 (2 The) (2 Rock)))', "unexpected '\\)'"),
-    ('(3 (2 The)) ', 'node 0 has 1 child'),
-    ('(3 (2 The) (2 Rock) (2 rocks))', 'more than two children'),
-    ('(7 (2 The) (2 Rock))', "label in 0-4 after '\\(' \\(got '7'\\)"),
-    ('(3 (2 The Rock) (2 rocks))', "unexpected token 'Rock'"),
-    ('(3 The (2 Rock))', 'both a token and a subtree'),
-    ('(3 (2 The) (2 Rock)) (2 x)', "unexpected '\\(' after the end"),
-    ('The (2 Rock)', "unexpected token 'The' outside"),
-    ('(3 ())', "expected a label"),
-])
-def test_parse_tree_errors(line, match):
-    with pytest.raises(ValueError, match=r"'f\.txt', line 7: .*" + match):
-        parse_tree(line, 'f.txt', 7)
-
-
-def test_parse_tree_binary():
-    parent, label, word = parse_tree(GOOD)
-    assert parent == [-1, 0, 1, 1, 0, 4, 4]
-    assert label == [3, 2, 2, 2, 4, 2, 2]
-    assert word == [None, None, 'The', 'Rock', None, 'rocks', '.']
-
-
 def test_sst_malformed_file(tmp_path):
     raw = tmp_path / 'raw'
     raw.mkdir()
@@ -235,21 +210,6 @@ def test_sst_malformed_file(tmp_path):
         SST(str(tmp_path), split='dev')
     assert sorted(os.listdir(processed)) == ['pre_filter.pt',
                                              'pre_transform.pt', 'train.pt']
-
-
-def test_sst_atomic_save(tmp_path, monkeypatch):
-    path = tmp_path / 'train.pt'
-    path.write_bytes(b'old')
-
-    def broken_save(obj, f):
-        f.write(b'partial')
-        raise KeyboardInterrupt  # e.g. Ctrl-C in the middle of a write
-
-    monkeypatch.setattr(sst_module.torch, 'save', broken_save)
-    with pytest.raises(KeyboardInterrupt):
-        sst_module._atomic_torch_save({'a': 1}, str(path))
-    assert os.listdir(tmp_path) == ['train.pt']
-    assert path.read_bytes() == b'old'
 
 
 def test_sst_missing_raw_files(tmp_path):
@@ -295,3 +255,15 @@ def test_sst_pre_filter_and_pre_transform(tmp_path):
     assert fast.decode(fast[1]) == 'Bad .'
     assert fast.vocab == slow.vocab == ['<pad>', '<unk>', '.', 'Rock',
                                         'The', 'rocks', 'Bad', 'So', 'so']
+
+
+def test_readers_stay_importable_from_the_dataset_module():
+    import tgr.datasets.sst as sst_module
+    from tgr.io.ptb import read_ptb_trees
+    assert sst_module.parse_tree is parse_ptb_tree
+    assert sst_module.read_sst_file is read_ptb_trees
+
+
+def test_sst_survives_batch(sst, survives_batch):
+    survives_batch([sst[False, 'dev'][i] for i in range(4)])
+    survives_batch([sst[True, 'test'][i] for i in (0, 5, 7)])

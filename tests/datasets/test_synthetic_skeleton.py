@@ -133,3 +133,7 @@ def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match="'SyntheticSkeletonActions' " +
                        '.*' + match):
         SyntheticSkeletonActions(**kwargs)
+
+
+def test_survives_batch(train, survives_batch):
+    survives_batch([train[i] for i in range(5)])

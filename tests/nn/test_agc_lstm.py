@@ -1,96 +1,17 @@
 import io
-from collections import deque
 
 import pytest
 import torch
 from torch.func import functional_call
 from torch_geometric.data import Batch, Data
 
-from tgr.nn import (AGCLSTM, AGCLSTMCell, SpatialGraphConv, hop_distance,
-                    skeleton_partition)
-from tgr.testing import random_forest
-
-# A 7-joint stick figure: 0 pelvis, 1 chest (the centre), 2 head, 3 left
-# hand, 4 right hand, 5 left foot, 6 right foot.
-STICK_BONES = [(0, 1), (1, 2), (1, 3), (1, 4), (0, 5), (0, 6)]
-STICK_CENTER = 1
-
-
-def both_ways(bones):
-    bones = torch.tensor(bones, dtype=torch.long).t()
-    return torch.cat([bones, bones.flip(0)], dim=1)
-
-
-def stick(x=None, T=5, C=3, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    if x is None:
-        x = torch.randn(7, T, C, generator=gen, dtype=torch.double)
-    center = torch.zeros(7, dtype=torch.bool)
-    center[STICK_CENTER] = True
-    return Data(x=x, edge_index=both_ways(STICK_BONES), center=center)
-
-
-def random_skeleton(n, T=5, C=3, seed=0):
-    # A random tree of n joints, its centre a random joint.
-    edge_index = random_forest(n, seed=seed)
-    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
-    gen = torch.Generator().manual_seed(seed)
-    center = torch.zeros(n, dtype=torch.bool)
-    center[int(torch.randint(n, (1, ), generator=gen))] = True
-    x = torch.randn(n, T, C, generator=gen, dtype=torch.double)
-    return Data(x=x, edge_index=edge_index, center=center)
-
+from tgr.nn import AGCLSTM, AGCLSTMCell, skeleton_partition
+from tgr.testing import dense_conv, dense_subsets, random_skeleton
+from tgr.testing import stick_figure as stick
 
 def with_partition(data):
     data.partition = skeleton_partition(data.edge_index, data.center)
     return data
-
-
-# Independent references, from the equations in the docstrings. #############
-def bfs_hops(edge_index, center, n):
-    nbrs = [[] for _ in range(n)]
-    for u, v in edge_index.t().tolist():
-        nbrs[u].append(v)
-        nbrs[v].append(u)
-    dist = [-1] * n
-    queue = deque()
-    for c in center.nonzero().view(-1).tolist():
-        dist[c] = 0
-        queue.append(c)
-    while queue:
-        u = queue.popleft()
-        for v in nbrs[u]:
-            if dist[v] < 0:
-                dist[v] = dist[u] + 1
-                queue.append(v)
-    return dist
-
-
-def dense_subsets(edge_index, center, n, dtype=torch.double):
-    # A_root, A_centripetal, A_centrifugal, each row i normalised by the
-    # size of i's whole neighbourhood (itself and its bone neighbours).
-    dist = bfs_hops(edge_index, center, n)
-    nbrs = [[] for _ in range(n)]
-    for j, i in edge_index.t().tolist():  # message j -> i
-        nbrs[i].append(j)
-    A = torch.zeros(3, n, n, dtype=dtype)
-    for i in range(n):
-        deg = 1 + len(nbrs[i])
-        A[0, i, i] += 1 / deg
-        for j in nbrs[i]:
-            k = 0 if dist[j] == dist[i] else (1 if dist[j] < dist[i] else 2)
-            A[k, i, j] += 1 / deg
-    return A
-
-
-def dense_conv(A, x, lin):
-    # sum_k A_k X W_k^T + b, on the node dimension 0 of x (N, *, C).
-    C = x.size(-1)
-    out = 0
-    for k in range(3):
-        W_k = lin.weight[:, k * C:(k + 1) * C]
-        out = out + torch.einsum('ij,j...c,oc->i...o', A[k], x, W_k)
-    return out + (lin.bias if lin.bias is not None else 0)
 
 
 def reference_cell(cell, A, x, batch, state):
@@ -133,74 +54,6 @@ def three_samples(T=5, C=3):
                  with_partition(random_skeleton(11, T=T, C=C, seed=2)),
                  with_partition(stick(T=T, C=C, seed=3))]
     return data_list, Batch.from_data_list(data_list)
-
-
-# Structure ##################################################################
-@pytest.mark.parametrize('seed', range(4))
-def test_hop_distance_and_partition_match_bfs(seed):
-    data_list = [stick(), random_skeleton(15, seed=seed),
-                 random_skeleton(6, seed=seed + 10)]
-    batch = Batch.from_data_list(data_list)
-    n = batch.num_nodes
-    dist = hop_distance(batch.edge_index, batch.center)
-    assert dist.tolist() == bfs_hops(batch.edge_index, batch.center, n)
-    # Centre given as indices instead of a mask:
-    idx = batch.center.nonzero().view(-1)
-    assert torch.equal(hop_distance(batch.edge_index, idx, n), dist)
-    part = skeleton_partition(batch.edge_index, batch.center)
-    for (j, i), k in zip(batch.edge_index.t().tolist(), part.tolist()):
-        want = 0 if dist[j] == dist[i] else (1 if dist[j] < dist[i] else 2)
-        assert k == want
-    # In a tree every bone joins two distances: no root edges.
-    assert int((part == 0).sum()) == 0
-    assert int((part == 1).sum()) == int((part == 2).sum())
-
-
-def test_partition_of_stick_figure():
-    data = stick()
-    part = skeleton_partition(data.edge_index, data.center)
-    # Bone (pelvis 0, chest 1): 0 -> 1 comes from farther (centrifugal for
-    # the chest), 1 -> 0 from nearer (centripetal for the pelvis).
-    lookup = {tuple(e): k for e, k in zip(data.edge_index.t().tolist(),
-                                          part.tolist())}
-    assert lookup[(0, 1)] == 2 and lookup[(1, 0)] == 1
-    assert lookup[(5, 0)] == 2 and lookup[(0, 5)] == 1
-    assert lookup[(2, 1)] == 2 and lookup[(1, 2)] == 1
-
-
-def test_two_bodies_in_one_sample_and_equal_hops():
-    # Two stick figures in one sample, one centre each; a cycle gives a bone
-    # between two joints at the same distance (root subset, as ST-GCN).
-    ei = torch.cat([both_ways(STICK_BONES), both_ways(STICK_BONES) + 7,
-                    both_ways([(3, 4)])], dim=1)
-    center = torch.zeros(14, dtype=torch.bool)
-    center[[1, 8]] = True
-    part = skeleton_partition(ei, center)
-    assert part[-2:].tolist() == [0, 0]
-    assert torch.equal(part[:12], part[12:24])
-
-
-# SpatialGraphConv ###########################################################
-@pytest.mark.parametrize('shape', [(), (5, ), (2, 3)])
-@pytest.mark.parametrize('bias', [True, False])
-def test_spatial_graph_conv_matches_dense_reference(shape, bias):
-    data = random_skeleton(13, seed=5)
-    part = skeleton_partition(data.edge_index, data.center)
-    A = dense_subsets(data.edge_index, data.center, 13)
-    conv = make(SpatialGraphConv, 3, 6, bias=bias)
-    x = torch.randn((13, ) + shape + (3, ), dtype=torch.double)
-    out = conv(x, data.edge_index, part)
-    assert out.shape == (13, ) + shape + (6, )
-    assert torch.allclose(out, dense_conv(A, x, conv.lin))
-
-
-def test_spatial_graph_conv_all_frames_equal_each_frame():
-    data = with_partition(stick(T=6))
-    conv = make(SpatialGraphConv, 3, 5)
-    out = conv(data.x, data.edge_index, data.partition)
-    for t in range(6):
-        assert torch.allclose(out[:, t], conv(data.x[:, t], data.edge_index,
-                                              data.partition))
 
 
 # AGCLSTMCell ################################################################
@@ -283,6 +136,21 @@ def test_agclstm_equals_loop_of_cells(with_state, bias):
         assert torch.allclose(a, b)
 
 
+def test_recurrence_from_hoisted_input_equals_forward():
+    data_list, batch = three_samples()
+    layer = make(AGCLSTM)
+    out, alpha, (h, c) = layer(batch.x, batch.edge_index, batch.partition,
+                               batch.batch)
+    conv = layer.cell.conv_x
+    n, T = batch.num_nodes, batch.x.size(1)
+    graph = conv.subset_graph(batch.edge_index, batch.partition, n)
+    a = conv.aggregate_subsets(batch.x, graph)
+    xg = conv.lin(a.permute(2, 0, 1, 3).reshape(T, n, -1))
+    out2, alpha2, (h2, c2) = layer.recurrence(xg, graph, batch.batch, 3)
+    assert torch.allclose(out, out2) and torch.allclose(alpha, alpha2)
+    assert torch.allclose(c, c2) and torch.equal(h2, out2[:, -1])
+
+
 def test_agclstm_without_grad_equals_with_grad():
     _, batch = three_samples(T=5)
     layer = make(AGCLSTM, 3, 4)
@@ -347,14 +215,6 @@ def _gradcheck(module, fn, inputs):
                                     fast_mode=True)
 
 
-def test_gradcheck_conv():
-    data = with_partition(stick(T=2, C=2))
-    conv = make(SpatialGraphConv, 2, 3)
-    x = data.x.clone().requires_grad_()
-    assert _gradcheck(conv, lambda p, x: functional_call(
-        conv, p, (x, data.edge_index, data.partition)), [x])
-
-
 def test_gradcheck_cell():
     data = with_partition(stick(T=1, C=2))
     cell = make(AGCLSTMCell, 2, 2, att_channels=2)
@@ -405,10 +265,6 @@ def test_empty_graph_single_joint_and_no_frames():
 
 def test_lazy_initialization():
     data = with_partition(stick(x=torch.randn(7, 3, 6)))
-    conv = SpatialGraphConv(-1, 8)
-    assert str(conv) == 'SpatialGraphConv(-1, 8)'
-    assert conv(data.x, data.edge_index, data.partition).shape == (7, 3, 8)
-    assert conv.lin.weight.shape == (8, 18)
     layer = AGCLSTM(-1, 4)
     assert str(layer) == 'AGCLSTM(-1, 4)'
     out, _, _ = layer(data.x, data.edge_index, data.partition)
@@ -511,9 +367,6 @@ def test_save_load(cls):
 
 
 def test_repr_and_reset():
-    assert str(SpatialGraphConv(3, 16)) == 'SpatialGraphConv(3, 16)'
-    assert str(SpatialGraphConv(3, 16, bias=False)) == \
-        'SpatialGraphConv(3, 16, bias=False)'
     assert str(AGCLSTMCell(3, 16)) == 'AGCLSTMCell(3, 16)'
     assert str(AGCLSTMCell(3, 16, att_channels=8, bias=False)) == \
         'AGCLSTMCell(3, 16, att_channels=8, bias=False)'
@@ -531,7 +384,6 @@ def test_errors():
     ei, part = data.edge_index, data.partition
     layer = AGCLSTM(3, 4).double()
     cell = AGCLSTMCell(3, 4).double()
-    conv = SpatialGraphConv(3, 4).double()
     with pytest.raises(ValueError, match=r"'AGCLSTM' found node index 7 .* "
                        r"out of range for 7 nodes"):
         layer(data.x, ei.clamp(max=7) + (ei == 6).long(), part)
@@ -547,15 +399,6 @@ def test_errors():
     with pytest.raises(ValueError, match=r"'AGCLSTM' expects 'partition' of "
                        r"shape \(12,\)"):
         layer(data.x, ei, part[:-1])
-    with pytest.raises(ValueError, match=r"'SpatialGraphConv' expects "
-                       r"'partition' values in \[0, 2\] \(root.*\(got 3\)"):
-        conv(data.x, ei, part + 1)
-    with pytest.raises(TypeError, match="'partition' to be an integer"):
-        conv(data.x, ei, part.double())
-    with pytest.raises(ValueError, match="'SpatialGraphConv' expects "
-                       "'edge_index' without self-loops"):
-        conv(data.x, torch.cat([ei, torch.tensor([[2], [2]])], 1),
-             torch.cat([part, torch.tensor([0])]))
     with pytest.raises(ValueError, match=r"'AGCLSTM' expects 'batch' of "
                        r"shape \(7,\)"):
         layer(data.x, ei, part, batch=torch.zeros(6, dtype=torch.long))
@@ -565,24 +408,5 @@ def test_errors():
     with pytest.raises(TypeError, match="'AGCLSTMCell' expects "
                        "floating-point"):
         cell(data.x[:, 0].long(), ei, part)
-    with pytest.raises(ValueError, match="'att_channels' to be positive"):
+    with pytest.raises(ValueError, match="'att_channels' to be a positive"):
         AGCLSTMCell(3, 4, att_channels=0)
-
-
-def test_partition_errors():
-    ei = both_ways(STICK_BONES)
-    with pytest.raises(ValueError, match="'skeleton_partition' found joint "
-                       r"\d, which no centre joint reaches"):
-        skeleton_partition(torch.cat([ei, both_ways([(7, 8)])], 1),
-                           torch.tensor([1]), num_nodes=9)
-    with pytest.raises(ValueError, match="'skeleton_partition' expects "
-                       "'edge_index' without self-loops"):
-        skeleton_partition(torch.cat([ei, torch.tensor([[3], [3]])], 1),
-                           torch.tensor([1]))
-    with pytest.raises(ValueError, match=r"'hop_distance' expects a mask "
-                       r"'center' of shape \(9,\)"):
-        hop_distance(ei, torch.zeros(7, dtype=torch.bool), num_nodes=9)
-    with pytest.raises(ValueError, match="centre index out of range"):
-        hop_distance(ei, torch.tensor([7]), num_nodes=7)
-    with pytest.raises(TypeError, match="bool mask or an integer tensor"):
-        hop_distance(ei, torch.tensor([1.]))

@@ -131,16 +131,6 @@ def test_matches_reference(name, bidirectional):
     assert torch.allclose(h, h_ref)
 
 
-def test_sibling_order():
-    edge_index = torch.tensor([[0, 0, 0, 1, 1, 5], [1, 2, 3, 4, 5, 6]])
-    time = torch.tensor([0., 5, 3, 4, 1, 1, 0])
-    assert sibling_order(edge_index, 7, time).tolist() == [[2, 3, 4],
-                                                           [3, 1, 5]]
-    assert sibling_order(edge_index, 7).tolist() == [[1, 2, 4], [2, 3, 5]]
-    # Roots are not siblings of one another:
-    assert sibling_order(torch.tensor([[0], [1]]), 4).numel() == 0
-
-
 def _closure(deps, t):
     keep, stack = {t}, [t]
     while stack:
@@ -291,6 +281,36 @@ def test_gradients_match_reference():
         assert torch.allclose(g, r)
 
 
-def test_aggr_other_than_add_is_refused():
-    with pytest.raises(ValueError, match="supports only aggr='add'"):
+def test_aggr_and_flow_other_than_default_are_refused():
+    with pytest.raises(ValueError, match=r"supports aggr in \('add',\)"):
         GraphStructuredLSTM(3, 4, aggr='max')
+    with pytest.raises(ValueError, match="'GraphStructuredLSTM' expects "
+                       "'flow' to be 'source_to_target' .*edge_index.flip"):
+        GraphStructuredLSTM(3, 4, flow='target_to_source')
+
+
+def test_sibling_links_are_checked():
+    # 0 -> {1, 2}, 1 -> {3, 4}; 5 is another root.
+    edge_index = torch.tensor([[0, 0, 1, 1], [1, 2, 3, 4]])
+    x = torch.randn(6, 3)
+    layer = GraphStructuredLSTM(3, 4)
+    layer(x, edge_index, sibling_index=torch.tensor([[1, 3, 0], [2, 4, 5]]))
+    with pytest.raises(ValueError, match=r"link 0 goes from node 2 \(parent:"
+                       r" node 0\) to node 3 \(parent: node 1\)"):
+        layer(x, edge_index, sibling_index=torch.tensor([[2], [3]]))
+    with pytest.raises(ValueError, match=r"node 1 \(parent: node 0\) to "
+                       r"node 5 \(parent: a root\)"):
+        layer(x, edge_index, sibling_index=torch.tensor([[1], [5]]))
+    with pytest.raises(ValueError, match="link from node 3 to itself"):
+        layer(x, edge_index, sibling_index=torch.tensor([[3], [3]]))
+    with pytest.raises(ValueError, match="node 1 with 2 next siblings"):
+        layer(x, torch.tensor([[0, 0, 0], [1, 2, 3]]),
+              sibling_index=torch.tensor([[1, 1], [2, 3]]))
+    with pytest.raises(ValueError, match="acyclic"):
+        layer(x, edge_index, sibling_index=torch.tensor([[1, 2], [2, 1]]))
+
+
+def test_self_loop_is_named():
+    with pytest.raises(ValueError, match="node 3 has a self loop"):
+        GraphStructuredLSTM(3, 4)(torch.randn(5, 3),
+                                  torch.tensor([[0, 0, 3], [1, 3, 3]]))

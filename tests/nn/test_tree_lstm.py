@@ -37,7 +37,7 @@ def _sequential(num_nodes, children, cell):
     return h, c
 
 
-def reference_child_sum(layer, x, edge_index):
+def reference_child_sum(layer, x, edge_index, mean=False):
     Wi, Wo, Wu, Wf, bi, bo, bu, bf, Ui, Uo, Uu, Uf = _weights(layer)
     d, n = layer.out_channels, x.size(0)
     children = [[] for _ in range(n)]
@@ -45,14 +45,17 @@ def reference_child_sum(layer, x, edge_index):
         children[j].append(k)
 
     def cell(j, h, c):
-        h_tilde = sum((h[k] for k in children[j]), x.new_zeros(d))
+        # aggr='mean': the children's h and forget-gated c are averaged.
+        scale = 1.0 / len(children[j]) if mean and children[j] else 1.0
+        h_tilde = sum((h[k] for k in children[j]), x.new_zeros(d)) * scale
         i = torch.sigmoid(Wi @ x[j] + Ui @ h_tilde + bi)
         o = torch.sigmoid(Wo @ x[j] + Uo @ h_tilde + bo)
         u = torch.tanh(Wu @ x[j] + Uu @ h_tilde + bu)
-        c_j = i * u
+        fc = x.new_zeros(d)
         for k in children[j]:
             f_jk = torch.sigmoid(Wf @ x[j] + Uf @ h[k] + bf)
-            c_j = c_j + f_jk * c[k]
+            fc = fc + f_jk * c[k]
+        c_j = i * u + fc * scale
         return o * torch.tanh(c_j), c_j
 
     h, c = _sequential(n, children, cell)
@@ -61,7 +64,7 @@ def reference_child_sum(layer, x, edge_index):
     return torch.stack(h), torch.stack(c)
 
 
-def reference_nary(layer, x, edge_index, child_index):
+def reference_nary(layer, x, edge_index, child_pos):
     N, d, n = layer.num_children, layer.out_channels, x.size(0)
     W, b = layer.lin.weight, layer.lin.bias
     Wi, Wo, Wu, Wf = W.split(d)
@@ -70,7 +73,7 @@ def reference_nary(layer, x, edge_index, child_index):
     Ui, Uo, Uu = [U.split(d, dim=1) for U in layer.lin_iou.weight.split(d)]
     Uf = [row.split(d, dim=1) for row in layer.lin_f.weight.split(d)]
     slot = [[None] * N for _ in range(n)]
-    for (k, j), pos in zip(edge_index.t().tolist(), child_index.tolist()):
+    for (k, j), pos in zip(edge_index.t().tolist(), child_pos.tolist()):
         slot[j][pos] = k
     children = [[k for k in s if k is not None] for s in slot]
 
@@ -135,6 +138,30 @@ def test_child_sum_matches_reference(name, bias):
     assert torch.allclose(h, h_ref) and torch.allclose(c, c_ref)
 
 
+@pytest.mark.parametrize('name', ['forest', 'wide_star', 'dag'])
+@pytest.mark.parametrize('flow', ['source_to_target', 'target_to_source'])
+def test_child_sum_mean_matches_reference_with_grads(name, flow):
+    edge_index = random_dag(30, 70, seed=5) if name == 'dag' \
+        else GRAPHS[name]()
+    n = int(edge_index.max()) + 1
+    x = torch.randn(n, 5, dtype=torch.double, requires_grad=True)
+    layer = make(ChildSumTreeLSTM, aggr='mean', flow=flow)
+    assert str(layer) == "ChildSumTreeLSTM(5, 4, aggr='mean')"
+    ei = edge_index if flow == 'source_to_target' else edge_index.flip(0)
+    h, c = layer(x, ei)
+    h_ref, c_ref = reference_child_sum(layer, x, edge_index, mean=True)
+    assert torch.allclose(h, h_ref) and torch.allclose(c, c_ref)
+    params = list(layer.parameters())
+    g = torch.autograd.grad((h * h_ref.detach()).sum() + c.sum(),
+                            [x] + params)
+    g_ref = torch.autograd.grad((h_ref * h_ref.detach()).sum() +
+                                c_ref.sum(), [x] + params)
+    assert all(torch.allclose(a, b) for a, b in zip(g, g_ref))
+    # The mean differs from the sum wherever a node has two children:
+    h_add, _ = make(ChildSumTreeLSTM, flow=flow)(x, ei)
+    assert not torch.allclose(h, h_add)
+
+
 def test_child_sum_on_chain_equals_torch_lstm():
     T, d = 30, 6
     layer = make(ChildSumTreeLSTM, 5, d)
@@ -164,7 +191,7 @@ def test_nary_matches_reference_with_missing_positions(name, num_children):
     pos = random_positions(edge_index, N, seed=5)
     x = torch.randn(n, 5, dtype=torch.double)
     layer = make(NAryTreeLSTM, num_children=N)
-    h, c = layer(x, edge_index, child_index=pos)
+    h, c = layer(x, edge_index, child_pos=pos)
     h_ref, c_ref = reference_nary(layer, x, edge_index, pos)
     assert torch.allclose(h, h_ref) and torch.allclose(c, c_ref)
 
@@ -178,14 +205,14 @@ def test_nary_default_positions_follow_edge_order():
                                                                   1]))
     assert torch.allclose(h, h_ref)
     # Swapping the two children of node 0 changes the result:
-    h2, _ = layer(x, edge_index, child_index=torch.tensor([1, 0, 0, 1]))
+    h2, _ = layer(x, edge_index, child_pos=torch.tensor([1, 0, 0, 1]))
     assert not torch.allclose(h2[0], h[0])
 
 
 # Properties shared by both layers ###########################################
 def _run(layer, x, edge_index, **kwargs):
-    if isinstance(layer, NAryTreeLSTM) and 'child_index' not in kwargs:
-        kwargs['child_index'] = None
+    if isinstance(layer, NAryTreeLSTM) and 'child_pos' not in kwargs:
+        kwargs['child_pos'] = None
     return layer(x, edge_index, **kwargs)
 
 
@@ -390,18 +417,18 @@ def test_nary_errors():
     x = torch.randn(4, 3)
     ei = torch.tensor([[1, 2, 3], [0, 0, 1]])
     with pytest.raises(ValueError, match=r"'NAryTreeLSTM' expects "
-                       r"'child_index' values in \[0, 1\] for num_children=2 "
+                       r"'child_pos' values in \[0, 1\] for num_children=2 "
                        r"\(got 2\)"):
-        layer(x, ei, child_index=torch.tensor([0, 2, 0]))
+        layer(x, ei, child_pos=torch.tensor([0, 2, 0]))
     with pytest.raises(ValueError, match='got -1'):
-        layer(x, ei, child_index=torch.tensor([0, -1, 0]))
+        layer(x, ei, child_pos=torch.tensor([0, -1, 0]))
     with pytest.raises(ValueError, match='found 2 children at position 1 of '
                        'node 0'):
-        layer(x, ei, child_index=torch.tensor([1, 1, 0]))
-    with pytest.raises(ValueError, match=r"'child_index' of shape \(3,\)"):
-        layer(x, ei, child_index=torch.tensor([0, 1]))
-    with pytest.raises(TypeError, match="'child_index' to be an integer"):
-        layer(x, ei, child_index=torch.tensor([0., 1., 0.]))
+        layer(x, ei, child_pos=torch.tensor([1, 1, 0]))
+    with pytest.raises(ValueError, match=r"'child_pos' of shape \(3,\)"):
+        layer(x, ei, child_pos=torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="'child_pos' to be an integer"):
+        layer(x, ei, child_pos=torch.tensor([0., 1., 0.]))
     with pytest.raises(ValueError, match=r'\(got 2\)'):
         layer(x, torch.tensor([[1, 2, 3], [0, 0, 0]]))  # star of 3 > N=2
     with pytest.raises(ValueError, match="'NAryTreeLSTM' expects a forest, "
@@ -411,8 +438,16 @@ def test_nary_errors():
         NAryTreeLSTM(3, 4, num_children=0)
 
 
+@pytest.mark.parametrize('cls,aggr', [
+    (ChildSumTreeLSTM, 'max'), (ChildSumTreeLSTM, ['add', 'mean']),
+    (NAryTreeLSTM, 'mean'), (NAryTreeLSTM, 'max')])
+def test_unsupported_aggr_is_refused(cls, aggr):
+    with pytest.raises(ValueError, match=f"'{cls.__name__}' supports aggr "
+                       "in"):
+        cls(3, 4, aggr=aggr)
+
+
 @pytest.mark.parametrize('cls', [ChildSumTreeLSTM, NAryTreeLSTM])
-def test_aggr_other_than_add_is_refused(cls):
-    with pytest.raises(ValueError, match=f"'{cls.__name__}' sums over the "
-                       "children and supports only aggr='add'"):
-        cls(3, 4, aggr='mean')
+def test_sum_is_an_alias_of_add(cls):
+    assert cls(3, 4, aggr='sum').aggr == 'add'
+    assert str(cls(3, 4, aggr='sum')) == str(cls(3, 4))

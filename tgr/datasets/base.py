@@ -88,6 +88,16 @@ def _class_name(cls: type) -> str:
     return f'{cls.__module__}:{cls.__qualname__}'
 
 
+def _blob(cls: type, data: Optional[Data], slices: Dict[str, Any],
+          extra: Dict[str, Any]) -> Dict[str, Any]:
+    # What a processed file of the dataset class `cls` holds; `data` is None
+    # for an empty dataset.
+    return dict(format=FORMAT, version=FORMAT_VERSION, dataset=cls.__name__,
+                data=None if data is None else data.to_dict(), slices=slices,
+                data_cls=_class_name(Data if data is None else
+                                     data.__class__), extra=extra)
+
+
 def _class_from_name(name: str) -> type:
     module, _, qualname = name.partition(':')
     obj: Any = importlib.import_module(module)
@@ -98,32 +108,53 @@ def _class_from_name(name: str) -> type:
 
 # The base ####################################################################
 class TGRDataset(InMemoryDataset):
-    r"""The base of tgr's datasets: a :class:`~torch_geometric.data.InMemoryDataset`
-    whose raw files are never downloaded, whose processed files are written
+    r"""The base of tgr's datasets: an
+    :class:`~torch_geometric.data.InMemoryDataset` whose raw files are never
+    downloaded, whose processed files are written
     atomically and carry a format version.
 
     A subclass sets :attr:`url` (where a user gets the raw files),
-    :meth:`how_to_get` (the sentence that says how, if the default does not
-    fit), :attr:`raw_file_names`, :attr:`processed_file_names` and
-    :meth:`process`, and saves with :meth:`save` (optionally with extra
-    metadata, returned by :meth:`load`). Parsing belongs in :mod:`tgr.io`.
+    :attr:`raw_file_names`, :attr:`processed_file_names` and
+    :meth:`process`, and saves with :meth:`save` (or :meth:`save_many`, one
+    file per split, or :meth:`save_collated`), optionally with extra
+    metadata that :meth:`load` returns. Where the defaults do not fit, it
+    overrides :meth:`how_to_get` (the sentence that says how to get the raw
+    files), :meth:`describe_raw_files` (what the missing-file message says
+    is needed) or :meth:`missing_raw_files` (raw files that are not a fixed
+    list). Parsing belongs in :mod:`tgr.io`.
+
+    With :obj:`root=None` the dataset is in memory only (a generator that
+    sets :obj:`self.data, self.slices = self.collate(data_list)` itself):
+    nothing is read or written.
 
     Args:
-        root (str): Root directory; raw files in :obj:`root/raw/`, processed
-            files in :obj:`root/processed/`.
+        root (str, optional): Root directory; raw files in :obj:`root/raw/`,
+            processed files in :obj:`root/processed/`; :obj:`None` for an
+            in-memory dataset.
         transform, pre_transform, pre_filter, force_reload, log: As in
             :class:`~torch_geometric.data.InMemoryDataset`.
     """
     #: Where the raw files come from (named in the missing-file message).
     url: str = ''
 
-    def __init__(self, root: str, transform: Optional[Callable] = None,
+    def __init__(self, root: Optional[str],
+                 transform: Optional[Callable] = None,
                  pre_transform: Optional[Callable] = None,
                  pre_filter: Optional[Callable] = None,
                  force_reload: bool = False, log: bool = True) -> None:
-        check_raw_link(root, lambda raw: self.missing_message(raw))
+        self._in_memory = root is None
+        if root is not None:
+            check_raw_link(root, lambda raw: self.missing_message(raw))
         super().__init__(root, transform, pre_transform, pre_filter,
                          force_reload=force_reload, log=log)
+
+    @property
+    def has_download(self) -> bool:
+        return not self._in_memory
+
+    @property
+    def has_process(self) -> bool:
+        return not self._in_memory and super().has_process
 
     # Raw files ###############################################################
     def how_to_get(self, raw_dir: str) -> str:
@@ -131,31 +162,45 @@ class TGRDataset(InMemoryDataset):
         return (f"get them from {self.url} and put (or link) them into "
                 f"'{raw_dir}'")
 
+    def describe_raw_files(self, missing: Sequence[str]) -> str:
+        r"""What the missing-file message says the dataset needs, given the
+        :obj:`missing` files (all of :attr:`raw_file_names` when the raw
+        folder is a dangling link): by default their names, the first three
+        and how many more."""
+        files = list(missing)
+        what = ', '.join(f"'{f}'" for f in files[:3])
+        if len(files) > 3:
+            what += f' and {len(files) - 3} more'
+        return what if files else 'its raw files'
+
     def missing_message(self, raw_dir: str,
                         missing: Optional[Sequence[str]] = None) -> str:
         r"""The message of the :class:`FileNotFoundError` raised when raw
         files are missing."""
         files = list(missing) if missing else list(self.raw_file_names)
-        what = ', '.join(f"'{f}'" for f in files[:3])
-        if len(files) > 3:
-            what += f' and {len(files) - 3} more'
-        if not files:
-            what = 'its raw files'
-        return (f"'{self.__class__.__name__}' needs {what} in '{raw_dir}', "
-                f"which cannot be downloaded automatically: "
+        return (f"'{self.__class__.__name__}' needs "
+                f"{self.describe_raw_files(files)} in '{raw_dir}', which "
+                f"cannot be downloaded automatically: "
                 f"{self.how_to_get(raw_dir)}")
 
     def missing_raw_files(self) -> List[str]:
-        r"""The raw files that :obj:`root/raw/` lacks."""
+        r"""The raw files that :obj:`root/raw/` lacks (override it where the
+        raw files are not a fixed list; an empty list means that nothing is
+        missing)."""
         return [f for f, path in zip(self.raw_file_names, self.raw_paths)
                 if not osp.exists(path)]
 
     def download(self) -> None:
+        # PyG calls this when a file of `raw_file_names` is missing (or when
+        # there is no such list): nothing is downloaded, a missing file is
+        # an error unless the processed files are there already.
         if not self.force_reload and all(
                 fs.exists(path) for path in self.processed_paths):
             return  # Processed already; the raw files are not needed.
         missing = self.missing_raw_files()
-        raise FileNotFoundError(self.missing_message(self.raw_dir, missing))
+        if missing:
+            raise FileNotFoundError(self.missing_message(self.raw_dir,
+                                                         missing))
 
     # Processed files #########################################################
     @classmethod
@@ -164,17 +209,38 @@ class TGRDataset(InMemoryDataset):
         r"""Collates :obj:`data_list` and saves it to :obj:`path`
         atomically, with the format version and any :obj:`extra` metadata
         (e.g. a vocabulary); an empty list gives an empty dataset."""
-        data_list = list(data_list)
-        if data_list:
-            data, slices = cls.collate(data_list)
-            blob = data.to_dict()
-            data_cls = data.__class__
-        else:  # collate() needs one graph; an empty split has no slices
-            blob, slices, data_cls = None, {}, Data
-        atomic_torch_save(dict(format=FORMAT, version=FORMAT_VERSION,
-                               dataset=cls.__name__, data=blob,
-                               slices=slices, data_cls=_class_name(data_cls),
-                               extra=extra), path)
+        cls.save_many([data_list], [path], **extra)
+
+    @classmethod
+    def save_many(cls, data_lists: Sequence[Sequence[Data]],
+                  paths: Sequence[str], **extra: Any) -> None:
+        r"""Saves every list of :obj:`data_lists` as :meth:`save` does, to
+        the path at the same position of :obj:`paths` (e.g. one file per
+        split), each with the same :obj:`extra` metadata. Every list is
+        collated before the first file is written, so an error while
+        collating leaves no file behind."""
+        if len(data_lists) != len(paths):
+            raise ValueError(f"'{cls.__name__}.save_many' expects one path "
+                             f"per list ({len(data_lists)} lists, "
+                             f"{len(paths)} paths)")
+        blobs = []
+        for data_list in data_lists:
+            data_list = list(data_list)
+            if data_list:
+                data, slices = cls.collate(data_list)
+                blobs.append(_blob(cls, data, slices, extra))
+            else:  # collate() needs one graph; an empty split has no slices
+                blobs.append(_blob(cls, None, {}, extra))
+        for blob, path in zip(blobs, paths):
+            atomic_torch_save(blob, path)
+
+    @classmethod
+    def save_collated(cls, data: Data, slices: Dict[str, Any], path: str,
+                      **extra: Any) -> None:
+        r"""Saves what :meth:`collate` returns for a list of graphs,
+        :obj:`(data, slices)`, built by other means (e.g. all graphs at once
+        from their tensors), to :obj:`path` as :meth:`save` does."""
+        atomic_torch_save(_blob(cls, data, slices, extra), path)
 
     def load(self, path: str,
              data_cls: Type[Data] = Data) -> Dict[str, Any]:

@@ -126,7 +126,7 @@ class BBCNews(TGRDataset):
                          force_reload=force_reload, log=log)
         extra = self.load(self.processed_paths[self.splits.index(split)])
         self.vocab: List[str] = list(extra['vocab'])
-        self.names: List[str] = list(extra['names'])
+        self.names: List[str] = list(extra['names'][split])
 
     def how_to_get(self, raw_dir: str) -> str:
         return (f"get bbc-fulltext.zip from {self.url} and put (or link) its "
@@ -150,21 +150,21 @@ class BBCNews(TGRDataset):
         kept = [w for w in count if count[w] >= self.min_count]
         vocab = [PAD, UNK] + sorted(kept, key=lambda w: (-count[w], w))
         word2idx = {w: i for i, w in enumerate(vocab)}
-        for split, path in zip(self.splits, self.processed_paths):
-            data_list, names = [], []
-            for category, name, sentences in articles:
-                if split_of[name] != split:
-                    continue
-                data = DocumentData.from_sentences(
-                    [[word2idx.get(t, 1) for t in s] for s in sentences],
-                    y=torch.tensor([CLASSES.index(category)]))
-                if self.pre_filter is not None and not self.pre_filter(data):
-                    continue
-                if self.pre_transform is not None:
-                    data = self.pre_transform(data)
-                data_list.append(data)
-                names.append(name)
-            self.save(data_list, path, vocab=vocab, names=names)
+        data_lists = {split: [] for split in self.splits}
+        names: Dict[str, List[str]] = {split: [] for split in self.splits}
+        for category, name, sentences in articles:
+            data = DocumentData.from_sentences(
+                [[word2idx.get(t, 1) for t in s] for s in sentences],
+                y=torch.tensor([CLASSES.index(category)]))
+            if self.pre_filter is not None and not self.pre_filter(data):
+                continue
+            if self.pre_transform is not None:
+                data = self.pre_transform(data)
+            data_lists[split_of[name]].append(data)
+            names[split_of[name]].append(name)
+        # All three files at once (nothing is written if collating fails):
+        self.save_many([data_lists[split] for split in self.splits],
+                       self.processed_paths, vocab=vocab, names=names)
 
     def decode(self, data: DocumentData) -> List[List[str]]:
         r"""The tokens of every sentence of :obj:`data` (one article), with

@@ -28,26 +28,24 @@ Every graph holds, as in ``ogbg-code2``:
   edge_index, level=batch.level)`. A top-down pass (every node depending on
   its parent, default :obj:`flow`) runs on :obj:`level=node_depth.view(-1)`.
 """
-import ast
 import hashlib
-import json
 import os
 import os.path as osp
 import platform
 import re
 import sys
 import sysconfig
-import warnings
 from collections import Counter
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 from tqdm import tqdm
 
-from ..transforms import AddLevels
-from ._io import atomic_json_dump, atomic_save_data_list
+from ..io.python_ast import MASK_TOKEN, read_python_functions  # noqa: F401
+from ..transforms.add_levels import union_levels
+from .base import TGRDataset, check_choice
 
 __all__ = [
     'PythonCodeTrees',
@@ -61,7 +59,6 @@ __all__ = [
     'decode_subtokens',
 ]
 
-MASK_TOKEN = '_mask_'
 UNK_TOKEN = '__UNK__'
 NONE_TOKEN = '__NONE__'
 EOS_TOKEN = '__EOS__'
@@ -74,8 +71,6 @@ EXCLUDED_DIRS = frozenset({
     'test', 'tests', 'idlelib', 'site-packages', 'dist-packages', '_vendor',
     '__pycache__'
 })
-
-OGB_CODE2_URL = 'http://snap.stanford.edu/ogb/data/graphproppred/code2.zip'
 
 
 # Sub-tokens, splits, vocabularies ############################################
@@ -166,49 +161,6 @@ def decode_subtokens(arr: Tensor, idx2vocab: Sequence[str]) -> List[List[str]]:
 
 
 # From source to graphs #######################################################
-def _node_attribute(node: ast.AST) -> Optional[str]:
-    # OGB's walker takes the first of name, arg, s, n, id, attr that is not
-    # None; no node type has two of them, and s/n are Constant.value.
-    for field in ('name', 'arg', 'id', 'attr'):
-        value = getattr(node, field, None)
-        if value is not None:
-            return str(value)
-    if isinstance(node, ast.Constant) and node.value is not None:
-        return str(node.value)
-    return None
-
-
-def _function_nodes(func: ast.AST) -> Tuple[List[str], List[Optional[str]],
-                                            List[int], List[int]]:
-    # Depth-first pre-order under a synthetic 'Module' root, the tree of
-    # ast.parse(<the function's source>) that OGB walks. Every attribute
-    # equal to the function's name becomes MASK_TOKEN.
-    name = func.name
-    types, attrs, depth, parent = ['Module'], [None], [0], [-1]
-    stack = [(func, 1, 0)]
-    while stack:
-        node, d, p = stack.pop()
-        i = len(types)
-        attr = _node_attribute(node)
-        types.append(type(node).__name__)
-        attrs.append(MASK_TOKEN if attr == name else attr)
-        depth.append(d)
-        parent.append(p)
-        children = list(ast.iter_child_nodes(node))
-        stack.extend((c, d + 1, i) for c in reversed(children))
-    return types, attrs, depth, parent
-
-
-def _functions(tree: ast.AST) -> Iterator[ast.AST]:
-    # Every (async) function definition, nested ones too, in pre-order.
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-
 def _source_files(source: str) -> List[str]:
     files = []
     for folder, dirs, names in os.walk(source):
@@ -241,47 +193,35 @@ def _graph(types: List[int], attrs: List[int], depth: List[int],
     )
 
 
-def _add_levels_many(graphs: List[Data]) -> None:
-    # The levels of a disjoint union are those of each graph alone, so one
-    # AddLevels over the union (as many peeling rounds as the tallest tree)
-    # replaces one call per graph.
+def _add_levels(graphs: List[Data]) -> None:
+    # The bottom-up levels of every graph, all at once (see union_levels).
     if not graphs:
         return
     counts = [g.num_nodes for g in graphs]
-    offset, parts = 0, []
-    for g, n in zip(graphs, counts):
-        parts.append(g.edge_index + offset)
-        offset += n
-    union = Data(edge_index=torch.cat(parts, dim=1), num_nodes=offset)
-    union = AddLevels(flow='target_to_source')(union)
-    for g, level in zip(graphs, union.level.split(counts)):
-        g.level = level.clone()
-
-
-def _save_json_atomic(obj: dict, path: str) -> None:
-    atomic_json_dump(obj, path)
+    level = union_levels(torch.cat([g.edge_index for g in graphs], dim=1),
+                         counts, [g.edge_index.size(1) for g in graphs],
+                         flow='target_to_source')
+    for g, lv in zip(graphs, level.split(counts)):
+        g.level = lv.clone()
 
 
 # Datasets ####################################################################
-class _CodeTrees(InMemoryDataset):
-    # One processed file per split plus a JSON file of metadata; `split`
-    # picks the graphs to load.
+class _CodeTrees(TGRDataset):
+    # One processed file per split, each with the metadata; `split` picks
+    # the graphs to load.
     def __init__(self, root: str, split: str = 'train', transform=None,
                  pre_transform=None, force_reload: bool = False,
                  log: bool = True):
-        if split not in SPLITS:
-            raise ValueError(f"'{self.__class__.__name__}' expects 'split' "
-                             f"to be one of {SPLITS} (got '{split}')")
+        check_choice(self.__class__.__name__, 'split', split, SPLITS)
         self.split = split
         super().__init__(root, transform, pre_transform,
                          force_reload=force_reload, log=log)
-        self.load(self.processed_paths[SPLITS.index(split)])
-        with open(self.processed_paths[-1]) as f:
-            self.meta = json.load(f)
+        extra = self.load(self.processed_paths[SPLITS.index(split)])
+        self.meta: Dict[str, Any] = extra['meta']
 
     @property
     def raw_file_names(self) -> List[str]:
-        return []
+        return []  # Read (or, for OGB, downloaded) in process().
 
     def _key(self) -> str:
         raise NotImplementedError
@@ -289,17 +229,17 @@ class _CodeTrees(InMemoryDataset):
     @property
     def processed_file_names(self) -> List[str]:
         key = self._key()
-        return [f'{s}_{key}.pt' for s in SPLITS] + [f'meta_{key}.json']
+        return [f'{s}_{key}.pt' for s in SPLITS]
 
     def _write(self, graphs: Dict[str, List[Data]], meta: dict) -> None:
+        data_lists = []
         for split in SPLITS:
-            _add_levels_many(graphs[split])
+            _add_levels(graphs[split])
             data_list = graphs[split]
             if self.pre_transform is not None:
                 data_list = [self.pre_transform(d) for d in data_list]
-            atomic_save_data_list(
-                data_list, self.processed_paths[SPLITS.index(split)])
-        _save_json_atomic(meta, self.processed_paths[-1])
+            data_lists.append(data_list)
+        self.save_many(data_lists, self.processed_paths, meta=meta)
 
     @property
     def num_node_types(self) -> int:
@@ -434,13 +374,8 @@ class PythonCodeTrees(_CodeTrees):
         split_files = Counter()
         for path in tqdm(files, desc='Parsing', disable=not self.log):
             try:
-                with open(osp.join(self.source, path), 'rb') as f:
-                    code = f.read()
-                with warnings.catch_warnings():  # e.g. invalid escapes
-                    warnings.simplefilter('ignore')
-                    tree = ast.parse(code, filename=path)
-                funcs = [(f.name, _function_nodes(f))
-                         for f in _functions(tree)]
+                funcs = read_python_functions(osp.join(self.source, path),
+                                              filename=path)
             except (SyntaxError, ValueError, UnicodeDecodeError,
                     RecursionError, MemoryError) as e:
                 failed.append(f'{path}: {type(e).__name__}')
@@ -502,160 +437,10 @@ class PythonCodeTrees(_CodeTrees):
         self._write(graphs, meta)
 
 
-# ogbg-code2 ##################################################################
-def _allow_pyg_globals() -> None:
-    # ogb 1.3.6 loads its processed file with a plain torch.load, which on
-    # torch >= 2.6 only unpickles allow-listed globals ("Unsupported global:
-    # torch_geometric.data.data.DataEdgeAttr").
-    from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
-    from torch_geometric.data.storage import GlobalStorage
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is not None:
-        add([Data, DataEdgeAttr, DataTensorAttr, GlobalStorage])
-
-
-def load_ogb_code2(root: str = 'data') -> 'InMemoryDataset':
-    r"""Returns OGB's own :obj:`PygGraphPropPredDataset(name="ogbg-code2",
-    root=root)`, with the two traps of :obj:`ogb==1.3.6` taken care of:
-
-    - on :obj:`torch>=2.6`, loading its processed file fails with
-      :obj:`Unsupported global: torch_geometric.data.data.DataEdgeAttr`
-      (weights-only loading): PyG's data classes are allow-listed with
-      :func:`torch.serialization.add_safe_globals` first;
-    - after a failed or interrupted download, OGB leaves
-      :obj:`root/ogbg_code2/` behind without :obj:`RELEASE_v1.txt`, and the
-      next run stops at :obj:`input("Will you update the dataset now?")`
-      (an :obj:`EOFError` without a terminal): that folder is reported in a
-      :obj:`RuntimeError` that says what to delete or download instead.
-
-    A fresh download without a terminal to confirm it (OGB asks before
-    downloading more than 1 GB) raises a :obj:`RuntimeError` too.
-
-    Raises:
-        ImportError: if :obj:`ogb` is not installed.
-        RuntimeError: as above, with what to do.
-    """
-    try:
-        from ogb.graphproppred import PygGraphPropPredDataset
-    except ImportError as e:
-        raise ImportError("'load_ogb_code2' needs the 'ogb' package "
-                          "('pip install ogb')") from e
-    folder = osp.join(root, 'ogbg_code2')
-    if osp.isdir(folder + '_pyg'):  # as OGB: an older folder name wins
-        folder += '_pyg'
-    zip_path = osp.join(root, 'code2.zip')
-    how = (f"download {OGB_CODE2_URL}, unzip it in '{root}' and rename the "
-           f"folder 'code2' it holds to 'ogbg_code2' (so that "
-           f"'{osp.join(root, 'ogbg_code2', 'RELEASE_v1.txt')}' exists), or "
-           f"run once where OGB can download it and ask you to confirm")
-    if osp.isdir(folder) and not osp.exists(
-            osp.join(folder, 'RELEASE_v1.txt')):
-        raise RuntimeError(
-            f"'load_ogb_code2' found '{folder}' without 'RELEASE_v1.txt', "
-            f"the leftover of a failed or interrupted download (or an older "
-            f"release); OGB would stop to ask whether to update it. Delete "
-            f"it (rm -r '{folder}'"
-            + (f" '{zip_path}'" if osp.exists(zip_path) else '') +
-            f") and {how}.")
-    existed = osp.isdir(folder)
-    _allow_pyg_globals()
-    try:
-        return PygGraphPropPredDataset(name='ogbg-code2', root=root)
-    except (EOFError, OSError) as e:
-        if not existed:  # remove the empty folders OGB made, nothing else
-            for path in (osp.join(folder, 'raw'), folder):
-                try:
-                    os.rmdir(path)
-                except OSError:
-                    pass
-        what = ('no terminal to confirm the download'
-                if isinstance(e, EOFError) else f'{type(e).__name__}: {e}')
-        leftover = [p for p in (folder, zip_path) if osp.exists(p)]
-        raise RuntimeError(
-            f"'load_ogb_code2' could not get ogbg-code2 into '{root}' "
-            f"({what}). " +
-            (f"Delete {', '.join(repr(p) for p in leftover)} and " if leftover
-             else '') + how[0].upper() + how[1:] + '.') from e
-
-
-def _ogb_fields(data: Data) -> Data:
-    n = int(data.num_nodes)
-    return Data(
-        x=data.x.long().view(n, 2),
-        edge_index=data.edge_index.long().view(2, -1),
-        node_depth=data.node_depth.long().view(n, 1),
-        node_is_attributed=data.node_is_attributed.long().view(n, 1),
-        node_dfs_order=data.node_dfs_order.long().view(n, 1),
-        y=list(data.y),
-        num_nodes=n,
-    )
-
-
-def from_ogb_code2(data: Data) -> Data:
-    r"""Converts one graph of OGB's :obj:`ogbg-code2` into the form of
-    :class:`PythonCodeTrees` (the attributes listed in
-    :mod:`tgr.datasets.code_trees`, :obj:`level` added); OGB's ids of node
-    types and attributes are kept."""
-    out = _ogb_fields(data)
-    return AddLevels(flow='target_to_source')(out)
-
-
-class OGBCode2(_CodeTrees):
-    r"""OGB's `ogbg-code2 <https://ogb.stanford.edu/docs/graphprop/
-    #ogbg-code2>`_ (452,741 Python methods of GitHub projects), loaded with
-    OGB's own :obj:`PygGraphPropPredDataset` (see :func:`load_ogb_code2`)
-    and converted with :func:`from_ogb_code2` into the form of
-    :class:`PythonCodeTrees`, with OGB's project split. Node type and
-    attribute ids are OGB's; their numbers come from OGB's
-    :obj:`mapping/*.csv.gz` (else from the largest ids seen).
-
-    Args:
-        root (str): The root given to OGB (its files are in
-            :obj:`root/ogbg_code2`); the converted splits go to
-            :obj:`root/ogbg_code2_tgr`.
-        split (str, optional): :obj:`"train"`, :obj:`"valid"` or
-            :obj:`"test"`. (default: :obj:`"train"`)
-        transform (callable, optional): Applied to every graph on access.
-        pre_transform (callable, optional): Applied to every graph before
-            saving.
-        force_reload (bool, optional): Re-convert. (default: :obj:`False`)
-        log (bool, optional): Show progress. (default: :obj:`True`)
-    """
-    @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, 'ogbg_code2_tgr')
-
-    def _key(self) -> str:
-        return 'ogbg_code2'
-
-    def process(self):
-        ogb_dataset = load_ogb_code2(self.root)
-        split_idx = ogb_dataset.get_idx_split()
-        graphs: Dict[str, List[Data]] = {}
-        max_type = max_attr = -1
-        for split in SPLITS:
-            graphs[split] = []
-            for i in tqdm(split_idx[split].tolist(), desc=f'Converting '
-                          f'{split}', disable=not self.log):
-                g = _ogb_fields(ogb_dataset[i])
-                graphs[split].append(g)
-                if g.num_nodes > 0:
-                    max_type = max(max_type, int(g.x[:, 0].max()))
-                    max_attr = max(max_attr, int(g.x[:, 1].max()))
-        counts = []
-        for name, seen in (('typeidx2type', max_type),
-                           ('attridx2attr', max_attr)):
-            path = osp.join(ogb_dataset.root, 'mapping', f'{name}.csv.gz')
-            if osp.exists(path):
-                import pandas as pd
-                seen = max(seen, len(pd.read_csv(path)) - 1)
-            counts.append(seen + 1)
-        from ogb.version import __version__ as ogb_version
-        meta = {
-            'source': 'ogbg-code2',
-            'ogb_version': ogb_version,
-            'num_graphs': {s: len(graphs[s]) for s in SPLITS},
-            'num_node_types': counts[0],
-            'num_node_attributes': counts[1],
-        }
-        self._write(graphs, meta)
+def __getattr__(name: str) -> Any:
+    # OGB's ogbg-code2 lives in its own module (tgr.datasets.ogb_code2),
+    # which builds on this one; its names stay importable from here.
+    if name in ('OGBCode2', 'from_ogb_code2', 'load_ogb_code2'):
+        from . import ogb_code2
+        return getattr(ogb_code2, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,17 +1,18 @@
+r"""The MSR Action3D skeleton dataset (:class:`MSRAction3D`), read with
+:func:`tgr.io.read_msr_skeleton`."""
 import os.path as osp
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data, InMemoryDataset
-from torch_geometric.io import fs
+from torch_geometric.data import Data
 from tqdm import tqdm
 
+from ..io.msr_skeleton import read_msr_skeleton
+from .base import TGRDataset, check_choice
 from .skeleton import MSR_LAYOUT
 from .skeleton import pad as pad_frames
 from .skeleton import resample as resample_frames
-from ._io import atomic_save_data_list, check_choice, check_raw_link
 
 __all__ = [
     'MSRAction3D',
@@ -19,8 +20,6 @@ __all__ = [
     'fill_missing_frames',
     'msr_action3d_file_names',
 ]
-
-_URL = 'https://sites.google.com/view/wanqingli/data-sets/msr-action3d'
 
 #: The 20 actions, in the order of the :obj:`aXX` file prefix.
 ACTIONS = (
@@ -59,57 +58,6 @@ def msr_action3d_file_names() -> List[str]:
     return [name for name in names if name not in _NOT_USED]
 
 
-def read_msr_skeleton(path: str) -> Tensor:
-    r"""Reads an MSR Action3D :obj:`aXX_sYY_eZZ_skeleton3D.txt` file: one
-    line of four numbers (:obj:`x y z confidence`) per joint, 20 lines per
-    frame (LF or CRLF line ends).
-
-    Returns:
-        :obj:`float64` tensor of shape :math:`(T, 20, 4)`.
-
-    Raises:
-        ValueError: if the file is malformed; the message names the file and
-            the (1-based) line.
-    """
-    with open(path, encoding='latin-1', newline=None) as f:
-        lines = f.read().split('\n')
-    while lines and lines[-1].strip() == '':
-        lines.pop()
-
-    def fail(lineno: int, msg: str):
-        raise ValueError(f"MSR Action3D file '{path}', line {lineno}: {msg}")
-
-    num_joints = MSR_LAYOUT.num_joints
-    if not lines:
-        fail(1, 'the file has no frames')
-    rows = [line.split() for line in lines]
-    try:
-        if any(len(row) != 4 for row in rows):
-            raise ValueError
-        values = np.array(rows, dtype=np.float64)
-        ok = bool(np.isfinite(values).all())
-    except ValueError:
-        ok = False
-    if not ok:
-        for lineno, row in enumerate(rows, start=1):
-            if len(row) != 4:
-                fail(lineno, f'expected 4 values (x y z confidence), got '
-                             f'{len(row)}')
-            try:
-                nums = [float(v) for v in row]
-            except ValueError:
-                fail(lineno, f"expected 4 numbers, got "
-                             f"'{lines[lineno - 1].strip()}'")
-            if not np.isfinite(nums).all():
-                fail(lineno, 'non-finite value')
-        values = np.array([[float(v) for v in row] for row in rows])
-    if len(rows) % num_joints != 0:
-        fail(len(rows) + 1, f'unexpected end of file: {len(rows)} joint '
-                            f'lines is not a whole number of frames of '
-                            f'{num_joints} joints')
-    return torch.from_numpy(values).view(-1, num_joints, 4)
-
-
 def fill_missing_frames(x: Tensor, dim: int = 1) -> Tensor:
     r"""Replaces the missing frames of :obj:`x` (frames whose values are all
     zero, where the tracker lost the body) by linear interpolation over time
@@ -140,7 +88,7 @@ def fill_missing_frames(x: Tensor, dim: int = 1) -> Tensor:
     return out.movedim(0, dim).contiguous()
 
 
-class MSRAction3D(InMemoryDataset):
+class MSRAction3D(TGRDataset):
     r"""The MSR Action3D skeleton dataset from the `"Action Recognition Based
     on a Bag of 3D Points" <https://doi.org/10.1109/CVPRW.2010.5543273>`_
     paper (Li et al., CVPR Workshops 2010): 20 actions by 10 subjects, 2 or 3
@@ -249,6 +197,7 @@ class MSRAction3D(InMemoryDataset):
     """
     splits = ('train', 'test')
     actions = ACTIONS
+    url = 'https://sites.google.com/view/wanqingli/data-sets/msr-action3d'
 
     def __init__(self, root: str, split: str = 'train', num_frames: int = 32,
                  resample: bool = True, fill_missing: bool = True,
@@ -265,7 +214,6 @@ class MSRAction3D(InMemoryDataset):
         self.num_frames = int(num_frames)
         self.resample = bool(resample)
         self.fill_missing = bool(fill_missing)
-        check_raw_link(root, lambda raw: self._missing_message(raw))
         super().__init__(root, transform, pre_transform, pre_filter,
                          force_reload=force_reload, log=log)
         self.load(self.processed_paths[0])
@@ -285,21 +233,13 @@ class MSRAction3D(InMemoryDataset):
         fill = '' if self.fill_missing else '_nofill'
         return [f'{self.split}_{frames}{self.num_frames}{fill}.pt']
 
-    def _missing_message(self, raw_dir: str) -> str:
-        return (f"'{self.__class__.__name__}' needs the 557 MSR Action3D "
-                f"skeleton files 'aXX_sYY_eZZ_skeleton3D.txt' of "
-                f"files_used_in_cvpr12_paper.txt in '{raw_dir}', which "
-                f"cannot be downloaded automatically: get them from {_URL} "
-                f"and put (or link) them into '{raw_dir}'")
-
-    def download(self) -> None:
-        if not self.force_reload and fs.exists(self.processed_paths[0]):
-            return  # Processed already; the raw files are not needed.
-        missing = [f for f in self.raw_file_names
-                   if not osp.exists(osp.join(self.raw_dir, f))]
-        raise FileNotFoundError(
-            f"{self._missing_message(self.raw_dir)} ({len(missing)} "
-            f"missing, e.g. '{missing[0]}')")
+    def describe_raw_files(self, missing: Sequence[str]) -> str:
+        what = (f"the {len(self.raw_file_names)} MSR Action3D skeleton files "
+                f"'aXX_sYY_eZZ_skeleton3D.txt' of "
+                f"files_used_in_cvpr12_paper.txt")
+        if missing:
+            what += f" ({len(missing)} missing, e.g. '{missing[0]}')"
+        return what
 
     def process(self) -> None:
         names = [name for name in msr_action3d_file_names()
@@ -327,13 +267,6 @@ class MSRAction3D(InMemoryDataset):
                 data = self.pre_transform(data)
             data_list.append(data)
         self.save(data_list, self.processed_paths[0])
-
-    @classmethod
-    def save(cls, data_list: List[Data], path: str) -> None:
-        r"""Saves a list of data objects to :obj:`path` atomically (a
-        temporary file is renamed over :obj:`path`); an empty list gives an
-        empty dataset."""
-        atomic_save_data_list(data_list, path)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({len(self)}, '

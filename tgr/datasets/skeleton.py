@@ -287,8 +287,15 @@ def retarget(x: Tensor, layout: SkeletonLayout, lengths: Tensor,
         \mathbf{x}_p \rVert}
 
     for every bone from parent :math:`p` to child :math:`c`; a bone of
-    length zero (e.g. an empty body slot, all zeros) puts the child onto
-    its parent.
+    length zero puts the child onto its parent.
+
+    Missing joints: a joint whose coordinates in a frame are all zero (as
+    trackers store a joint they lost, and as an empty body slot is stored)
+    is missing there and stays missing (zero) in the output; no bone points
+    at it. A tracked joint whose parent is missing is moved by the same
+    displacement as its nearest tracked ancestor (the root does not move),
+    so it keeps its place relative to that ancestor, and its own children
+    are placed from it by the formula above.
 
     Args:
         x (torch.Tensor): Joint positions :math:`(M \cdot J, T, 3)`.
@@ -311,6 +318,8 @@ def retarget(x: Tensor, layout: SkeletonLayout, lengths: Tensor,
                          f"{J}, T, C) (got {tuple(x.shape)})")
     offset = torch.arange(num_bodies, device=x.device) * J
     out = x.clone()
+    missing = (x == 0).all(dim=-1, keepdim=True)  # (M * J, T, 1)
+    shift = torch.zeros_like(x)  # out - x, inherited by missing joints
     lengths = lengths.to(x.dtype)
     for (child, parent), length in zip(layout.bones, lengths):
         c, p = offset + child, offset + parent  # parents come first
@@ -318,5 +327,8 @@ def retarget(x: Tensor, layout: SkeletonLayout, lengths: Tensor,
         norm = v.norm(dim=-1, keepdim=True)
         unit = torch.where(norm > 0, v / norm.clamp(min=1e-12),
                            torch.zeros_like(v))
-        out[c] = out[p] + length * unit
+        placed = torch.where(missing[p], x[c] + shift[p],
+                             out[p] + length * unit)
+        out[c] = torch.where(missing[c], x[c], placed)
+        shift[c] = torch.where(missing[c], shift[p], out[c] - x[c])
     return out

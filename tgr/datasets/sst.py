@@ -1,114 +1,24 @@
+r"""The Stanford Sentiment Treebank (:class:`SST`), read from its PTB trees
+with :func:`tgr.io.read_ptb_trees`."""
 import os
 import os.path as osp
-import re
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
-from torch_geometric.data import Data, InMemoryDataset
-from torch_geometric.io import fs
+from torch_geometric.data import Data
 
-from ..transforms import AddLevels
-from ._io import atomic_torch_save as _atomic_torch_save
-from ._io import check_raw_link
+from ..io.ptb import parse_ptb_tree, read_ptb_trees
+from ..transforms.add_levels import union_levels
+from .base import TGRDataset, check_choice
 
-_URL = 'https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip'
+__all__ = ['SST', 'build_vocab']
 
-# A token is '(' or ')' or a run of anything else but the ASCII space and the
-# parentheses. Tokens may hold U+00A0 (e.g. "8\xa01\/2"), so never split with
-# str.split() without an argument, which would cut them in two.
-_TOKEN = re.compile(r'[()]|[^ ()]+')
-_LABELS = {'0': 0, '1': 1, '2': 2, '3': 3, '4': 4}
+#: Former names of the readers (now in :mod:`tgr.io.ptb`).
+parse_tree = parse_ptb_tree
+read_sst_file = read_ptb_trees
 
 PAD, UNK = '<pad>', '<unk>'
-
-
-def parse_tree(line: str, path: str = '<string>', lineno: int = 1,
-               ) -> Tuple[List[int], List[int], List[Optional[str]]]:
-    r"""Parses one PTB-bracketed binary tree with a label on every node, e.g.
-    :obj:`"(3 (2 (2 The) (2 Rock)) (4 ...))"`.
-
-    Nodes are numbered in pre-order (the root is node :obj:`0`, then the left
-    subtree, then the right subtree), so the leaves appear in sentence order.
-
-    Returns:
-        :obj:`(parent, label, word)`, three lists with one entry per node:
-        the parent of the node (:obj:`-1` for the root), its label in
-        :math:`\{0, \dots, 4\}` and its token (:obj:`None` for internal
-        nodes). The position of a node under its parent is :obj:`0` if it is
-        its parent's first child, else :obj:`1`.
-
-    Raises:
-        ValueError: if the line is not such a tree; the message names
-            :obj:`path` and :obj:`lineno`.
-    """
-    def fail(msg: str):
-        raise ValueError(f"SST file '{path}', line {lineno}: {msg}")
-
-    tokens = _TOKEN.findall(line)
-    parent: List[int] = []
-    label: List[int] = []
-    word: List[Optional[str]] = []
-    num_children: List[int] = []
-    stack: List[int] = []
-    i, n, done = 0, len(tokens), False
-    while i < n:
-        tok = tokens[i]
-        if done:
-            fail(f"unexpected '{tok}' after the end of the tree")
-        if tok == '(':
-            if i + 1 >= n or tokens[i + 1] not in _LABELS:
-                got = tokens[i + 1] if i + 1 < n else 'the end of the line'
-                fail(f"expected a label in 0-4 after '(' (got '{got}')")
-            if stack:
-                top = stack[-1]
-                if word[top] is not None:
-                    fail(f"node {top} has both a token and a subtree")
-                if num_children[top] == 2:
-                    fail(f"node {top} has more than two children (SST trees "
-                         f"are binary)")
-                num_children[top] += 1
-            parent.append(stack[-1] if stack else -1)
-            label.append(_LABELS[tokens[i + 1]])
-            word.append(None)
-            num_children.append(0)
-            stack.append(len(parent) - 1)
-            i += 2
-        elif tok == ')':
-            if not stack:
-                fail("unbalanced ')'")
-            node = stack.pop()
-            if word[node] is None and num_children[node] != 2:
-                fail(f'node {node} has {num_children[node]} child(ren) and '
-                     f'no token (internal nodes have exactly two children)')
-            done = not stack
-            i += 1
-        else:
-            if not stack:
-                fail(f"unexpected token '{tok}' outside of the brackets")
-            node = stack[-1]
-            if word[node] is not None or num_children[node] > 0:
-                fail(f"unexpected token '{tok}' in node {node}")
-            word[node] = tok
-            i += 1
-    if not parent:
-        fail('no tree on the line')
-    if stack:
-        fail(f"{len(stack)} unclosed '('")
-    return parent, label, word
-
-
-def read_sst_file(path: str) -> List[Tuple[List[int], List[int],
-                                           List[Optional[str]]]]:
-    r"""Parses every non-empty line of an SST file with :func:`parse_tree`."""
-    out = []
-    with open(path, encoding='utf-8', newline='') as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.rstrip('\r\n')
-            if line.strip(' ') == '':
-                continue
-            out.append(parse_tree(line, path, lineno))
-    return out
 
 
 def build_vocab(trees) -> List[str]:
@@ -132,13 +42,13 @@ def _train_vocab(path: str, trees=None) -> List[str]:
     key = (osp.realpath(path), st.st_size, st.st_mtime_ns)
     if key not in _VOCAB_CACHE:
         if trees is None:
-            trees = read_sst_file(path)
+            trees = read_ptb_trees(path)
         _VOCAB_CACHE.clear()
         _VOCAB_CACHE[key] = build_vocab(trees)
     return _VOCAB_CACHE[key]
 
 
-class SST(InMemoryDataset):
+class SST(TGRDataset):
     r"""The Stanford Sentiment Treebank from the `"Recursive Deep Models for
     Semantic Compositionality Over a Sentiment Treebank"
     <https://aclanthology.org/D13-1170/>`_ paper (Socher et al., EMNLP
@@ -198,19 +108,15 @@ class SST(InMemoryDataset):
             :obj:`"test"`. (default: :obj:`"train"`)
         binary (bool, optional): If set to :obj:`True`, the binary task
             (see above). (default: :obj:`False`)
-        transform (callable, optional): A function/transform that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a
-            transformed version. The data object will be transformed before
-            every access. (default: :obj:`None`)
+        transform (callable, optional): Applied to every sample on access.
+            (default: :obj:`None`)
         pre_transform (callable, optional): A function/transform that takes
             in a :class:`~torch_geometric.data.Data` object and returns a
             transformed version, applied once before saving to disk (after
             :class:`~tgr.transforms.AddLevels`). (default: :obj:`None`)
-        pre_filter (callable, optional): A function that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a boolean
-            value, indicating whether the data object should be included in
-            the final dataset. (default: :obj:`None`)
-        force_reload (bool, optional): Whether to re-process the dataset.
+        pre_filter (callable, optional): Keeps the samples for which it
+            returns :obj:`True`. (default: :obj:`None`)
+        force_reload (bool, optional): Re-process the raw files.
             (default: :obj:`False`)
 
     **STATS:**
@@ -239,21 +145,21 @@ class SST(InMemoryDataset):
           - 2
     """
     splits = ('train', 'dev', 'test')
+    url = 'https://nlp.stanford.edu/sentiment/trainDevTestTrees_PTB.zip'
 
     def __init__(self, root: str, split: str = 'train', binary: bool = False,
                  transform: Optional[Callable] = None,
                  pre_transform: Optional[Callable] = None,
                  pre_filter: Optional[Callable] = None,
                  force_reload: bool = False) -> None:
-        if split not in self.splits:
-            raise ValueError(f"'{self.__class__.__name__}' expects 'split' "
-                             f"to be one of {self.splits} (got '{split}')")
+        check_choice(self.__class__.__name__, 'split', split, self.splits)
         self.split = split
         self.binary = bool(binary)
-        check_raw_link(root, lambda raw: self._missing_message(raw))
         super().__init__(root, transform, pre_transform, pre_filter,
                          force_reload=force_reload)
-        self.load(self.processed_paths[0])
+        vocab = self.load(self.processed_paths[0])['vocab']
+        self.vocab: List[str] = list(vocab)
+        self.word2idx: Dict[str, int] = {w: i for i, w in enumerate(vocab)}
 
     @property
     def raw_file_names(self) -> List[str]:
@@ -263,27 +169,20 @@ class SST(InMemoryDataset):
     def processed_file_names(self) -> List[str]:
         return [f'{self.split}{"_binary" if self.binary else ""}.pt']
 
-    def _missing_message(self, raw_dir: str) -> str:
-        return (f"'{self.__class__.__name__}' needs the files "
-                f"{', '.join(self.raw_file_names)} in '{raw_dir}', which "
-                f"cannot be downloaded automatically: get {_URL}, unzip it "
-                f"and put the files of its 'trees/' folder into "
-                f"'{raw_dir}' (or link that folder as '{raw_dir}')")
-
-    def download(self) -> None:
-        if not self.force_reload and fs.exists(self.processed_paths[0]):
-            return  # Processed already; the raw files are not needed.
-        raise FileNotFoundError(self._missing_message(self.raw_dir))
+    def how_to_get(self, raw_dir: str) -> str:
+        return (f"get {self.url}, unzip it and put the files of its 'trees/' "
+                f"folder into '{raw_dir}' (or link that folder as "
+                f"'{raw_dir}')")
 
     def process(self) -> None:
         train_path = osp.join(self.raw_dir, 'train.txt')
         if self.split == 'train':
-            trees = read_sst_file(train_path)
+            trees = read_ptb_trees(train_path)
             vocab = _train_vocab(train_path, trees)
         else:
             vocab = _train_vocab(train_path)
-            trees = read_sst_file(osp.join(self.raw_dir,
-                                           f'{self.split}.txt'))
+            trees = read_ptb_trees(osp.join(self.raw_dir,
+                                            f'{self.split}.txt'))
         word2idx = {w: i for i, w in enumerate(vocab)}
         if self.binary:
             trees = [tree for tree in trees if tree[1][0] != 2]
@@ -310,27 +209,25 @@ class SST(InMemoryDataset):
         child, parent = local[~root_mask], parent[~root_mask]
         # In pre-order, a left child is the node right after its parent:
         child_pos = (child != parent + 1).long()
-        # Levels are per tree, so AddLevels runs once on the union (a few
-        # dozen tensor operations in all rather than a few dozen per tree):
-        offset = (ptr[:-1]).repeat_interleave(size - 1)
-        union = Data(edge_index=torch.stack([child, parent]) + offset,
-                     num_nodes=num_nodes)
-        level = AddLevels()(union).level
-
         edge_index = torch.stack([child, parent])
+        # Levels are per tree: all at once on their union.
+        level = union_levels(edge_index, size, size - 1)
+
         if self.pre_filter is None and self.pre_transform is None:
-            # Fast path: the collated form that InMemoryDataset.collate would
-            # give for the list of trees (checked by the tests), without
-            # building one Data object per tree.
+            # Fast path: the collated form that InMemoryDataset.collate gives
+            # for the list of trees (checked by the tests), without building
+            # one Data object with six sliced tensors per tree: collate()
+            # runs on the trees' numbers of nodes alone, and the tensors of
+            # all trees are set on its result.
+            data, _ = self.collate([Data(num_nodes=n) for n in size.tolist()])
             eptr = ptr - torch.arange(ptr.numel())  # n - 1 edges per tree
-            data = Data(x=x, edge_index=edge_index, y=y, child_pos=child_pos,
-                        root_mask=root_mask, level=level,
-                        num_nodes=num_nodes)
-            data._store._num_nodes = size.tolist()
+            data.x, data.edge_index, data.y = x, edge_index, y
+            data.child_pos, data.root_mask, data.level = (child_pos,
+                                                          root_mask, level)
             slices = dict(x=ptr, edge_index=eptr, y=ptr, child_pos=eptr,
                           root_mask=ptr, level=ptr)
-            _atomic_torch_save((data.to_dict(), slices, Data, vocab),
-                               self.processed_paths[0])
+            self.save_collated(data, slices, self.processed_paths[0],
+                               vocab=vocab)
             return
 
         data_list = []
@@ -345,29 +242,7 @@ class SST(InMemoryDataset):
             if self.pre_transform is not None:
                 data = self.pre_transform(data)
             data_list.append(data)
-        self.save(data_list, self.processed_paths[0], vocab)
-
-    @classmethod
-    def save(cls, data_list: List[Data], path: str,
-             vocab: Optional[List[str]] = None) -> None:
-        r"""Saves a list of data objects and the vocabulary to :obj:`path`,
-        atomically (a temporary file is renamed over :obj:`path`)."""
-        data, slices = cls.collate(data_list)
-        _atomic_torch_save((data.to_dict(), slices, data.__class__,
-                            list(vocab or [])), path)
-
-    def load(self, path: str, data_cls=Data) -> None:
-        r"""Loads the dataset and its vocabulary from :obj:`path`."""
-        out = fs.torch_load(path)
-        if not (isinstance(out, tuple) and len(out) == 4):
-            raise ValueError(f"'{self.__class__.__name__}' cannot read "
-                             f"'{path}' (written by another version?); pass "
-                             f"'force_reload=True' to process the raw files "
-                             f"again")
-        data, self.slices, data_cls, vocab = out
-        self.data = data_cls.from_dict(data)
-        self.vocab: List[str] = list(vocab)
-        self.word2idx: Dict[str, int] = {w: i for i, w in enumerate(vocab)}
+        self.save(data_list, self.processed_paths[0], vocab=vocab)
 
     def decode(self, data: Data) -> str:
         r"""Returns the sentence of :obj:`data`: its leaf tokens, in order,

@@ -1,13 +1,16 @@
+r"""Synthetic skeleton actions on the NTU RGB+D layout
+(:class:`SyntheticSkeletonActions`), so that skeleton models run with no data
+to download."""
 import math
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
+from .base import TGRDataset, check_choice
 from .skeleton import NTU_LAYOUT
-from ._io import check_choice
 
 __all__ = ['SyntheticSkeletonActions']
 
@@ -49,7 +52,7 @@ def _rotation(axis: Tensor, angle: Tensor) -> Tensor:
     return torch.eye(3, dtype=angle.dtype) + s * k + (1 - c) * (k @ k)
 
 
-class SyntheticSkeletonActions(InMemoryDataset):
+class SyntheticSkeletonActions(TGRDataset):
     r"""A synthetic skeleton action dataset on the NTU RGB+D 25-joint layout
     (:data:`~tgr.datasets.skeleton.NTU_LAYOUT`), so that skeleton models run
     with no data to download.

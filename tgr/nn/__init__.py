@@ -1,11 +1,11 @@
 r"""Recurrent graph layers."""
 from .tree_lstm import ChildSumTreeLSTM, NAryTreeLSTM
 from .graph_structured_lstm import GraphStructuredLSTM
-from .agc_lstm import SpatialGraphConv, AGCLSTMCell, AGCLSTM
-# The skeleton's structure lives with the other per-graph orders, in the
-# engine (tgr.schedule), so that transforms and datasets can use it too.
-from ..schedule import hop_distance, skeleton_partition
+from .spatial_graph_conv import SpatialGraphConv
+from .agc_lstm import AGCLSTMCell, AGCLSTM
 from .part_aware_lstm import PartAwareLSTM
+# Skeleton structure (tgr.utils.skeleton), importable from here as before:
+from ..utils.skeleton import hop_distance, skeleton_partition
 from . import aggr
 
 __all__ = ['ChildSumTreeLSTM', 'NAryTreeLSTM', 'GraphStructuredLSTM',

@@ -1,171 +1,20 @@
 import math
-from typing import NamedTuple, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch_geometric.nn import Linear, MessagePassing
+from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
-from ..schedule import (check_batch, check_edge_index, check_labels,
-                        check_node_features, check_state)
+from ..schedule.engine import autocast_enabled, without_autocast
 from ..utils import scatter
-
-# Derivatives of sigmoid and tanh from their outputs, one fused op each.
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_tanh_backward = torch.ops.aten.tanh_backward
-
-# Structure: the per-edge tensors the convolution needs (computed once per
-# graph, not once per time step); the partition itself is
-# tgr.schedule.skeleton_partition. ##########################################
-class SubsetGraph(NamedTuple):
-    r"""The per-edge tensors of :class:`SpatialGraphConv` for one graph:
-    the bones plus one self-loop per joint, each edge's normalisation
-    :math:`1 / |\mathcal{N}(i)|` and its output slot
-    :math:`3 i + \text{subset}`. Built once by
-    :meth:`SpatialGraphConv.subset_graph` and reused for every frame and
-    every time step."""
-    edge_index: Tensor
-    norm: Tensor
-    slot: Tensor
-    num_nodes: int
+from ._checks import (check_batch, check_channels, check_node_features,
+                      check_state, input_channels)
+from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import tanh_backward as _tanh_backward
+from .spatial_graph_conv import SpatialGraphConv, SubsetGraph
 
 
-# The spatial graph convolution ##############################################
-class SpatialGraphConv(MessagePassing):
-    r"""The spatial graph convolution of ST-GCN from the `"Spatial Temporal
-    Graph Convolutional Networks for Skeleton-Based Action Recognition"
-    <https://arxiv.org/abs/1801.07455>`_ paper (Yan et al., AAAI 2018), with
-    the spatial configuration partitioning, as AGC-LSTM uses it
-    (:math:`*\mathcal{G}` in :class:`AGCLSTMCell`):
-
-    .. math::
-        \mathbf{x}^{\prime}_i = \sum_{k \in \{\text{root},
-        \text{centripetal}, \text{centrifugal}\}}
-        \sum_{j \in \mathcal{N}_k(i)} \frac{1}{|\mathcal{N}(i)|}
-        \mathbf{W}_k \mathbf{x}_j + \mathbf{b}
-
-    where :math:`\mathcal{N}(i)` is joint :math:`i` with its bone
-    neighbours, split into the subsets :math:`\mathcal{N}_k(i)` by the hop
-    distance to the skeleton's centre joint (:func:`skeleton_partition`):
-    the root subset (the joint itself and neighbours as far from the centre
-    as it), the centripetal subset (nearer) and the centrifugal subset
-    (farther). As in ST-GCN's code, every subset is normalised by the size of
-    the whole neighbourhood, :math:`|\mathcal{N}(i)| = 1 + \deg(i)`.
-
-    The layer aggregates first, one sum per subset, then applies the three
-    weights as one matrix product over the concatenation
-    :math:`[\mathbf{a}_{\text{root}} \,\|\, \mathbf{a}_{\text{centripetal}}
-    \,\|\, \mathbf{a}_{\text{centrifugal}}]` (:obj:`lin`, of shape
-    :math:`(F_{out}, 3 F_{in})`). Node features may carry extra dimensions
-    between the nodes and the channels, e.g. :math:`(|\mathcal{V}|, T,
-    F_{in})` for all frames of a skeleton sequence at once.
-
-    Args:
-        in_channels (int): Size of each input sample, or :obj:`-1` to derive
-            the size from the first input(s) to the forward method.
-        out_channels (int): Size of each output sample.
-        bias (bool, optional): If set to :obj:`False`, the layer will not
-            learn the bias :math:`\mathbf{b}`. (default: :obj:`True`)
-        **kwargs (optional): Additional arguments of
-            :class:`torch_geometric.nn.conv.MessagePassing`.
-
-    Shapes:
-        - **input:** node features :math:`(|\mathcal{V}|, *, F_{in})`,
-          edge indices :math:`(2, |\mathcal{E}|)` (bones in both directions,
-          no self-loops), subset labels :math:`(|\mathcal{E}|,)`
-        - **output:** node features :math:`(|\mathcal{V}|, *, F_{out})`
-    """
-    def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
-                 **kwargs):
-        kwargs.setdefault('aggr', 'add')
-        kwargs.setdefault('node_dim', 0)
-        super().__init__(**kwargs)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.bias = bias
-        self.lin = Linear(3 * in_channels if in_channels > 0 else -1,
-                          out_channels, bias=bias)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        r"""Resets all learnable parameters of the module."""
-        super().reset_parameters()
-        self.lin.reset_parameters()
-
-    def forward(self, x: Tensor, edge_index: Tensor,
-                partition: Tensor) -> Tensor:
-        r"""Runs the convolution.
-
-        Args:
-            x (torch.Tensor): Node features :math:`(|\mathcal{V}|, *,
-                F_{in})`.
-            edge_index (torch.Tensor): The bones, both directions.
-            partition (torch.Tensor): The subset label of every edge
-                (:func:`skeleton_partition`).
-
-        Returns:
-            The new node features :math:`(|\mathcal{V}|, *, F_{out})`.
-        """
-        who = self.__class__.__name__
-        check_node_features(who, x, '(num_nodes, *, in_channels)',
-                            dims=tuple(range(2, 8)))
-        graph = self.subset_graph(edge_index, partition, x.size(0), x.dtype,
-                                  who)
-        a = self.aggregate_subsets(x, graph)  # (N, 3, *, C)
-        a = a.movedim(1, -2)
-        return self.lin(a.reshape(a.shape[:-2] + (3 * x.size(-1), )))
-
-    def subset_graph(self, edge_index: Tensor, partition: Tensor,
-                     num_nodes: int, dtype: torch.dtype = torch.float,
-                     who: Optional[str] = None) -> SubsetGraph:
-        r"""Checks the graph once and builds the :class:`SubsetGraph` that
-        :meth:`aggregate_subsets` reuses for every frame and step."""
-        who = who or self.__class__.__name__
-        check_edge_index(edge_index, num_nodes, who)
-        edge_index = edge_index.long()
-        partition = check_labels(who, 'partition', partition,
-                                 edge_index.size(1), 3, per='edge',
-                                 meaning=' (root, centripetal, centrifugal;'
-                                 ' see skeleton_partition)')
-        src, dst = edge_index[0], edge_index[1]
-        if bool((src == dst).any()):
-            node = int(src[src == dst][0])
-            raise ValueError(f"'{who}' expects 'edge_index' without "
-                             f"self-loops (found one at node {node}; the "
-                             f"root subset always holds the joint itself)")
-        loop = torch.arange(num_nodes, device=edge_index.device)
-        src, dst = torch.cat([src, loop]), torch.cat([dst, loop])
-        subset = torch.cat([partition, torch.zeros_like(loop)])
-        deg = torch.bincount(dst, minlength=num_nodes)  # |N(i)|, with i
-        norm = deg.to(dtype).reciprocal().index_select(0, dst)
-        return SubsetGraph(torch.stack([src, dst]), norm, 3 * dst + subset,
-                           num_nodes)
-
-    def aggregate_subsets(self, x: Tensor, graph: SubsetGraph) -> Tensor:
-        r"""The normalised neighbourhood sums of the three subsets, before
-        the weights: a tensor of shape :math:`(|\mathcal{V}|, 3, *, F_{in})`
-        (subsets in the order of :data:`tgr.schedule.SUBSETS`)."""
-        n = graph.num_nodes
-        norm = graph.norm.to(x.dtype)
-        out = self.propagate(graph.edge_index, x=x, norm=norm,
-                             slot=graph.slot, size=(n, n))
-        return out.view((n, 3) + tuple(x.shape[1:]))
-
-    def message(self, x_j: Tensor, norm: Tensor) -> Tensor:
-        return x_j * norm.view((-1, ) + (1, ) * (x_j.dim() - 1))
-
-    def aggregate(self, inputs: Tensor, slot: Tensor,
-                  dim_size: Optional[int] = None) -> Tensor:
-        # Sums every message into row 3 i + subset.
-        return scatter(inputs, slot, 3 * dim_size)
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.in_channels}, '
-                f'{self.out_channels}'
-                f'{"" if self.bias else ", bias=False"})')
-
-
-# AGC-LSTM ###################################################################
 class _JointAttention(torch.nn.Module):
     # f_att of AGC-LSTM: one scalar in (0, 1) per joint and frame.
     def __init__(self, channels: int, att_channels: int):
@@ -237,13 +86,11 @@ class AGCLSTMCell(torch.nn.Module):
     neighbourhood's weight (:math:`\sum_k (|\mathcal{N}_k(i)| /
     |\mathcal{N}(i)|)^2 \approx 1/3`); the default :math:`g = 2` makes up
     for that and leaves the gates' pre-activations with about :math:`4/3`
-    of the input's variance. Measured on MSR Action3D through
-    :class:`tgr.nn.models.AGCLSTMNet`, each AGC-LSTM layer then passes on
-    about 0.7 of the differences between samples (0.9 with :math:`g = 3`,
-    which trained no better); with PyTorch's default
-    :class:`~torch.nn.Linear` initialisation (:math:`\mathrm{Var}(w) =
-    1 / (9 F)` here) about an eighth, and a stack of three hardly learns.
-    :obj:`init_gain=None` keeps that default.
+    of the input's variance, where PyTorch's default
+    :class:`~torch.nn.Linear` initialisation gives
+    :math:`\mathrm{Var}(w) = 1 / (9 F)` over the :math:`3 F`-wide subset
+    input. :obj:`init_gain=None` keeps that default. (The measurements behind
+    this choice are in ``examples/README.md``, "Initialisation".)
 
     Args:
         in_channels (int): Size of each input sample, or :obj:`-1` to derive
@@ -272,10 +119,11 @@ class AGCLSTMCell(torch.nn.Module):
                  att_channels: Optional[int] = None, bias: bool = True,
                  init_gain: Optional[float] = 2.0):
         super().__init__()
-        if att_channels is not None and att_channels < 1:
-            raise ValueError(f"'{self.__class__.__name__}' expects "
-                             f"'att_channels' to be positive (got "
-                             f"{att_channels})")
+        check_channels(self.__class__.__name__, in_channels=in_channels,
+                       out_channels=out_channels)
+        if att_channels is not None:
+            check_channels(self.__class__.__name__,
+                           att_channels=att_channels)
         if init_gain is not None and not init_gain > 0:
             raise ValueError(f"'{self.__class__.__name__}' expects "
                              f"'init_gain' to be positive or None (got "
@@ -310,6 +158,11 @@ class AGCLSTMCell(torch.nn.Module):
         bound = self.init_gain * math.sqrt(3.0 * 3.0 / weight.size(1))
         weight.uniform_(-bound, bound)
 
+    def _in_channels(self) -> Optional[int]:
+        # F_in, once known (conv_x reads the 3 subsets side by side).
+        fan_in = input_channels(self.conv_x.lin)
+        return None if fan_in is None else fan_in // 3
+
     def _materialize(self, a: Tensor) -> None:
         # Materialises a lazy conv_x from its aggregated input a (*, 3 F) and
         # initialises it as the class description says.
@@ -340,16 +193,26 @@ class AGCLSTMCell(torch.nn.Module):
             and the attention :math:`\alpha_t` of every joint.
         """
         who = self.__class__.__name__
-        check_node_features(who, x)
+        check_node_features(who, x, channels=self._in_channels())
+        n = x.size(0)
+        graph, num_graphs, state = self._structure(who, x, edge_index,
+                                                   partition, batch, state)
+        a = self.conv_x.aggregate_subsets(x, graph).view(n, 3 * x.size(1))
+        self._materialize(a)
+        xg = self.conv_x.lin(a)
+        return self._step(xg, graph, batch, num_graphs, state)
+
+    @torch.compiler.disable
+    def _structure(self, who: str, x: Tensor, edge_index: Tensor,
+                   partition: Tensor, batch: Optional[Tensor], state):
+        # The checked subset graph, number of samples and state:
+        # data-dependent work, run eagerly under torch.compile.
         n = x.size(0)
         graph = self.conv_x.subset_graph(edge_index, partition, n, x.dtype,
                                          who)
         num_graphs = check_batch(who, batch, n)
         state = check_state(who, state, (n, self.out_channels))
-        a = self.conv_x.aggregate_subsets(x, graph).view(n, 3 * x.size(1))
-        self._materialize(a)
-        xg = self.conv_x.lin(a)
-        return self._step(xg, graph, batch, num_graphs, state)
+        return graph, num_graphs, state
 
     def _step(self, xg: Tensor, graph: SubsetGraph, batch: Optional[Tensor],
               num_graphs: int, state: Optional[Tuple[Tensor, Tensor]]
@@ -382,31 +245,6 @@ class AGCLSTMCell(torch.nn.Module):
                 f'{self.out_channels}{extra})')
 
 
-def _conv(conv: SpatialGraphConv, x: Tensor, graph: SubsetGraph) -> Tensor:
-    # W *G x for x of shape (N, C) -> (N, C_out).
-    a = conv.aggregate_subsets(x, graph)
-    return conv.lin(a.view(x.size(0), 3 * x.size(1)))
-
-
-def _gather_subsets(h: Tensor, graph: SubsetGraph,
-                    out: Optional[Tensor] = None) -> Tensor:
-    # The H-side aggregation S h of SpatialGraphConv, (N, d) -> (N, 3 d),
-    # written into 'out' when given.
-    n, d = graph.num_nodes, h.size(1)
-    msg = h.index_select(0, graph.edge_index[0]).mul_(graph.norm.unsqueeze(1))
-    out = h.new_zeros(n, 3 * d) if out is None else out.zero_()
-    out.view(3 * n, d).index_add_(0, graph.slot, msg)
-    return out
-
-
-def _scatter_subsets(ga: Tensor, graph: SubsetGraph) -> Tensor:
-    # The transpose S^T of _gather_subsets, (N, 3 d) -> (N, d).
-    n = graph.num_nodes
-    d = ga.size(1) // 3
-    msg = ga.view(3 * n, d).index_select(0, graph.slot)
-    msg.mul_(graph.norm.unsqueeze(1))
-    return ga.new_zeros(n, d).index_add_(0, graph.edge_index[0], msg)
-
 
 def _t_mm(a: Tensor, b: Tensor) -> Tensor:
     # a^T b for long a, b (rows = steps x nodes), with the narrower operand
@@ -427,6 +265,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
     :obj:`alpha` :math:`(N, T)`.
     """
     @staticmethod
+    @without_autocast
     def forward(ctx, record, graph, batch, num_graphs, xg, h0, c0, w_h,
                 w_query, w_att, b_att, w_q, w_score, b_score):
         T, n, d4 = xg.shape
@@ -460,7 +299,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
                 gates = xg_s[t]
                 a_t.zero_()
             else:
-                _gather_subsets(h_prev, graph, out=a_t)
+                graph.gather(h_prev, out=a_t)
                 gates = torch.addmm(xg_s[t], a_t, w_h_t)
             torch.sigmoid(gates[:, :3 * d], out=ifo_t)
             torch.tanh(gates[:, 3 * d:], out=u_t)
@@ -486,6 +325,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     @torch.autograd.function.once_differentiable
+    @without_autocast
     def backward(ctx, grad_out, grad_alpha, grad_c_last):
         (c0, ifo, u, c, tc, a, h_hat, z, tot, r, alpha, w_h, w_query, w_att,
          b_att, w_q, w_score, b_score) = ctx.saved_tensors
@@ -544,7 +384,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
             g[:, :3 * d] = _sigmoid_backward(g[:, :3 * d], ifo_t)
             g[:, 3 * d:] = _tanh_backward(gc * i, u_t)
             if t > 0 or ctx.has_h0:
-                gh = _scatter_subsets(g @ w_h, graph)
+                gh = graph.scatter(g @ w_h)
             if t > 0 or ctx.has_c0:
                 gc = gc.mul_(f)
         g_x = g_xg.view(T * n, 4 * d)
@@ -662,12 +502,10 @@ class AGCLSTM(torch.nn.Module):
         cell = self.cell
         who = self.__class__.__name__
         check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
-                            dims=(3, ))
+                            dims=(3, ), channels=cell._in_channels())
         n, T = x.size(0), x.size(1)
-        graph = cell.conv_x.subset_graph(edge_index, partition, n, x.dtype,
-                                         who)
-        num_graphs = check_batch(who, batch, n)
-        state = check_state(who, state, (n, self.out_channels))
+        graph, num_graphs, state = cell._structure(who, x, edge_index,
+                                                   partition, batch, state)
         d = self.out_channels
         if T == 0:
             if state is None:
@@ -681,16 +519,44 @@ class AGCLSTM(torch.nn.Module):
         cell._materialize(a)
         xg = _linear(cell.conv_x.lin, a)  # (T, N, 4 d)
 
+        return self.recurrence(xg, graph, batch, num_graphs, state)
+
+    @torch.compiler.disable
+    def recurrence(self, xg: Tensor, graph: SubsetGraph,
+                   batch: Optional[Tensor], num_graphs: int,
+                   state: Optional[Tuple[Tensor, Tensor]] = None,
+                   ) -> Tuple[Tensor, Tensor, Tuple[Tensor, Tensor]]:
+        r"""The time loop alone, from the hoisted input side
+        :obj:`xg` :math:`= \mathbf{W}_x *\mathcal{G} \mathbf{X}_t +
+        \mathbf{b}` of all frames (time-major, :math:`(T, |\mathcal{V}|,
+        4 F_{out})`), on a :class:`~tgr.nn.spatial_graph_conv.SubsetGraph`
+        from :meth:`SpatialGraphConv.subset_graph`, with :obj:`num_graphs`
+        samples in :obj:`batch`. Does no checks and no host-device
+        synchronisation; :meth:`forward` checks the inputs and calls it.
+        Under :func:`torch.compile` it is an opaque boundary (the loop runs
+        eagerly, with its hand-written backward).
+
+        Returns:
+            :obj:`(out, alpha, (h, c))` as :meth:`forward`.
+        """
+        cell = self.cell
+        n = xg.size(1)
         h0, c0 = state if state is not None else (None, None)
         att = cell.att
         params = (cell.conv_h.lin.weight, att.lin_query.weight,
                   att.lin_h.weight, att.lin_h.bias, att.lin_q.weight,
                   att.lin_score.weight, att.lin_score.bias)
+        if autocast_enabled(xg.device):
+            # The time loop runs in the weights' dtype (see no_autocast).
+            dtype = params[0].dtype
+            xg, h0, c0 = (None if t is None else t.to(dtype)
+                          for t in (xg, h0, c0))
         record = torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in (xg, h0, c0) + params)
         out, alpha, c = _AGCLSTMRecurrence.apply(
             record, graph, batch if batch is not None else
-            x.new_zeros(n, dtype=torch.long), num_graphs, xg, h0, c0, *params)
+            xg.new_zeros(n, dtype=torch.long), num_graphs, xg, h0, c0,
+            *params)
         return out, alpha, (out[:, -1], c)
 
     def __repr__(self) -> str:

@@ -6,15 +6,16 @@ from torch.nn import Parameter
 from torch_geometric.nn import Linear, MessagePassing
 
 from ..schedule import (LevelSchedule, LevelStep, build_schedule,
-                        check_edge_index, check_node_features,
-                        check_single_parent, parent_sibling_dependencies,
-                        propagate_levels, sibling_order)
+                        check_edge_index, check_single_parent,
+                        parent_sibling_dependencies, propagate_levels,
+                        sibling_order)
+from ..schedule.orders import check_siblings
 from ..utils import scatter
+from ._checks import (check_channels, check_node_features, input_channels,
+                      message_passing_kwargs)
+from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import tanh_backward as _tanh_backward
 
-
-# Derivatives of sigmoid and tanh from their outputs, one fused op each.
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_tanh_backward = torch.ops.aten.tanh_backward
 
 
 class _GSStep(LevelStep):
@@ -137,12 +138,12 @@ class GraphStructuredLSTM(MessagePassing):
     """
     def __init__(self, in_channels: int, out_channels: int,
                  bidirectional: bool = True, bias: bool = True, **kwargs):
-        if kwargs.setdefault('aggr', 'add') != 'add':
-            raise ValueError(f"'{self.__class__.__name__}' reads one parent "
-                             f"and one sibling and supports only aggr='add' "
-                             f"(got "
-                             f"{kwargs['aggr']!r})")
-        super().__init__(**kwargs)
+        who = self.__class__.__name__
+        check_channels(who, in_channels=in_channels,
+                       out_channels=out_channels)
+        # One parent and one sibling per node: nothing to aggregate, and the
+        # reply edges are oriented parent -> child, whatever 'flow' says.
+        super().__init__(**message_passing_kwargs(who, kwargs, flow=False))
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.bidirectional = bidirectional
@@ -191,9 +192,28 @@ class GraphStructuredLSTM(MessagePassing):
             The hidden states :obj:`h`, or :obj:`(h, c)` with
             :obj:`return_cell=True` (both directions concatenated).
         """
+        check_node_features(self.__class__.__name__, x,
+                            channels=input_channels(self.lin[0]))
+        structure = self._structure(x.size(0), edge_index, time,
+                                    sibling_index, level, rev_level)
+        hs, cs = [], []
+        for k, (sched, rel) in enumerate(structure):
+            h, c = self._direction(k, x, sched, rel)
+            hs.append(h)
+            cs.append(c)
+        h = torch.cat(hs, dim=1) if len(hs) > 1 else hs[0]
+        if return_cell:
+            return h, torch.cat(cs, dim=1) if len(cs) > 1 else cs[0]
+        return h
+
+    @torch.compiler.disable
+    def _structure(self, num_nodes: int, edge_index: Tensor,
+                   time: Optional[Tensor], sibling_index: Optional[Tensor],
+                   level: Optional[Tensor], rev_level: Optional[Tensor]):
+        # Checks the forest and the sibling links and builds the schedule of
+        # each direction: data-dependent work, run eagerly under
+        # torch.compile.
         who = self.__class__.__name__
-        check_node_features(who, x)
-        num_nodes = x.size(0)
         check_edge_index(edge_index, num_nodes, who)
         edge_index = edge_index.long()
         check_single_parent(edge_index, num_nodes, who, parent_row=0)
@@ -202,21 +222,16 @@ class GraphStructuredLSTM(MessagePassing):
         else:
             check_edge_index(sibling_index, num_nodes, who)
             sibling_index = sibling_index.long()
-
-        hs, cs = [], []
+            check_siblings(edge_index, sibling_index, num_nodes, who)
+        out = []
         for k in range(2 if self.bidirectional else 1):
             dep, rel = parent_sibling_dependencies(edge_index, sibling_index,
                                                    num_nodes, reverse=k == 1)
             sched = build_schedule(dep, num_nodes,
                                    level=level if k == 0 else rev_level,
                                    who=who)
-            h, c = self._direction(k, x, sched, rel)
-            hs.append(h)
-            cs.append(c)
-        h = torch.cat(hs, dim=1) if len(hs) > 1 else hs[0]
-        if return_cell:
-            return h, torch.cat(cs, dim=1) if len(cs) > 1 else cs[0]
-        return h
+            out.append((sched, rel))
+        return out
 
     def _direction(self, k: int, x: Tensor, sched: LevelSchedule,
                    rel: Tensor) -> Tuple[Tensor, Tensor]:

@@ -6,9 +6,9 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import Linear
 
-from ..schedule import (check_batch, check_labels, check_node_features,
-                        check_state)
 from ..utils import scatter
+from ._checks import (check_batch, check_channels, check_labels,
+                      check_node_features, check_state)
 
 
 class PartAwareLSTM(torch.nn.Module):
@@ -82,14 +82,9 @@ class PartAwareLSTM(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, num_parts: int,
                  num_joints: int, bias: bool = True):
         super().__init__()
-        who = self.__class__.__name__
-        for name, value in (('in_channels', in_channels),
-                            ('out_channels', out_channels),
-                            ('num_parts', num_parts),
-                            ('num_joints', num_joints)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"'{who}' expects '{name}' to be a positive "
-                                 f"integer (got {value})")
+        check_channels(self.__class__.__name__, lazy=(),
+                       in_channels=in_channels, out_channels=out_channels,
+                       num_parts=num_parts, num_joints=num_joints)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.num_parts = num_parts
@@ -143,25 +138,8 @@ class PartAwareLSTM(torch.nn.Module):
         n, T = x.size(0), x.size(1)
         P, d = self.num_parts, self.out_channels
         ph = P * d
-        part = check_labels(who, 'part', part, n, P, per='joint')
-        if batch is None:
-            batch = x.new_zeros(n, dtype=torch.long)
-            num_graphs = 1
-        else:
-            num_graphs = check_batch(who, batch, n)
-            batch = batch.long()
-        if joint is None:
-            count = torch.bincount(batch, minlength=num_graphs)
-            start = torch.cumsum(count, 0) - count
-            joint = torch.arange(n, device=x.device) - start[batch]
-            hint = (' (a sample with more joints than num_joints, or '
-                    "'batch' not sorted; pass 'joint')")
-        else:
-            hint = ''
-        joint = check_labels(who, 'joint', joint, n, self.num_joints,
-                             per='joint', hint=hint)
-        state = check_state(who, state, (num_graphs, ph),
-                            ', one row per sample')
+        part, batch, joint, num_graphs, state = self._structure(
+            who, x, part, batch, joint, state)
         if T == 0:
             if state is None:
                 zero = x.new_zeros(num_graphs, ph)
@@ -195,6 +173,35 @@ class PartAwareLSTM(torch.nn.Module):
             state = (h, c)
             outs.append(h)
         return torch.stack(outs, dim=1), state
+
+    @torch.compiler.disable
+    def _structure(self, who: str, x: Tensor, part: Tensor,
+                   batch: Optional[Tensor], joint: Optional[Tensor], state):
+        # Checked labels, batch, joint slots and state: data-dependent work,
+        # run eagerly under torch.compile.
+        n = x.size(0)
+        P, d = self.num_parts, self.out_channels
+        ph = P * d
+        part = check_labels(who, 'part', part, n, P, per='joint')
+        if batch is None:
+            batch = x.new_zeros(n, dtype=torch.long)
+            num_graphs = 1
+        else:
+            num_graphs = check_batch(who, batch, n)
+            batch = batch.long()
+        if joint is None:
+            count = torch.bincount(batch, minlength=num_graphs)
+            start = torch.cumsum(count, 0) - count
+            joint = torch.arange(n, device=x.device) - start[batch]
+            hint = (' (a sample with more joints than num_joints, or '
+                    "'batch' not sorted; pass 'joint')")
+        else:
+            hint = ''
+        joint = check_labels(who, 'joint', joint, n, self.num_joints,
+                             per='joint', hint=hint)
+        state = check_state(who, state, (num_graphs, ph),
+                            ', one row per sample')
+        return part, batch, joint, num_graphs, state
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '

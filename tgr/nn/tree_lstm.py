@@ -4,31 +4,34 @@ import torch
 from torch import Tensor
 from torch_geometric.nn import Linear, MessagePassing
 
-from ..schedule import (LevelSchedule, LevelStep, check_labels,
-                        check_single_parent, layer_schedule,
-                        propagate_levels)
+from ..schedule import (LevelSchedule, LevelStep, check_single_parent,
+                        layer_schedule, propagate_levels)
 from ..utils import scatter
+from ._checks import (check_channels, check_labels, check_node_features,
+                      input_channels, message_passing_kwargs, reject_renamed)
+from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import tanh_backward as _tanh_backward
 
-
-# Derivatives of sigmoid and tanh from their outputs, one fused op each.
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_tanh_backward = torch.ops.aten.tanh_backward
 
 
 class _ChildSumStep(LevelStep):
     # One level of the Child-Sum Tree-LSTM, with its backward written out.
     # xw = [W_i x; W_o x; W_u x; W_f x] + b for the level's nodes,
-    # src_state = [h_k, c_k] of every child k (one row per edge).
+    # src_state = [h_k, c_k] of every child k (one row per edge); with
+    # aggr='mean', aux = (w,) holds 1 / |C(j)| per edge, the weight of child
+    # k in the mean over the children of its parent j.
     def forward(self, xw, src_state, dst_local, edge_in, aux, params):
         w_iou, w_f = params
         d, n = w_f.size(0), xw.size(0)
         h_k, c_k = src_state[:, :d], src_state[:, d:]
-        h_sum = scatter(h_k, dst_local, n)
+        w = aux[0].unsqueeze(1) if aux else None
+        h_sum = scatter(h_k if w is None else h_k * w, dst_local, n)
         iou = torch.addmm(xw[:, :3 * d], h_sum, w_iou.t())
         f = torch.sigmoid(
             torch.addmm(xw[:, 3 * d:].index_select(0, dst_local), h_k,
                         w_f.t()))
-        fc = scatter(f * c_k, dst_local, n)
+        fc = f * c_k
+        fc = scatter(fc if w is None else fc * w, dst_local, n)
         io = torch.sigmoid(iou[:, :2 * d])
         u = torch.tanh(iou[:, 2 * d:])
         c = torch.addcmul(fc, io[:, :d], u)
@@ -48,9 +51,12 @@ class _ChildSumStep(LevelStep):
         g_io = _sigmoid_backward(torch.cat([gc * u, gh * tc], dim=1), io)
         g_iou = torch.cat([g_io, _tanh_backward(gc * i, u)], dim=1)
         gc_e = gc.index_select(0, dst_local)
+        g_sum = (g_iou @ w_iou).index_select(0, dst_local)
+        if aux:  # the mean: every child's share is weighted
+            w = aux[0].unsqueeze(1)
+            gc_e, g_sum = gc_e * w, g_sum * w
         g_f = _sigmoid_backward(gc_e * c_k, f)
-        g_hk = torch.addmm((g_iou @ w_iou).index_select(0, dst_local), g_f,
-                           w_f)
+        g_hk = torch.addmm(g_sum, g_f, w_f)
         g_node = torch.cat([g_iou, scatter(g_f, dst_local, n)], dim=1)
         g_src = torch.cat([g_hk, gc_e * f], dim=1)
         return g_node, g_src, None, [(g_iou, h_sum), (g_f, h_k)]
@@ -113,12 +119,12 @@ class _TreeLSTMBase(MessagePassing):
     # fused, with the bias) and U (recurrent, split into the i/o/u part and
     # the f part), reset, repr and the call into the engine.
     def __init__(self, in_channels: int, out_channels: int,
-                 hidden_in: int, f_out: int, bias: bool = True, **kwargs):
-        if kwargs.setdefault('aggr', 'add') != 'add':
-            raise ValueError(f"'{self.__class__.__name__}' sums over the "
-                             f"children and supports only aggr='add' (got "
-                             f"{kwargs['aggr']!r})")
-        super().__init__(**kwargs)
+                 hidden_in: int, f_out: int, bias: bool = True,
+                 aggrs: Tuple[str, ...] = ('add', ), **kwargs):
+        who = self.__class__.__name__
+        check_channels(who, in_channels=in_channels,
+                       out_channels=out_channels)
+        super().__init__(**message_passing_kwargs(who, kwargs, aggr=aggrs))
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.bias = bias
@@ -134,6 +140,15 @@ class _TreeLSTMBase(MessagePassing):
         self.lin_iou.reset_parameters()
         self.lin_f.reset_parameters()
 
+    def _check_x(self, x: Tensor) -> None:
+        check_node_features(self.__class__.__name__, x,
+                            channels=input_channels(self.lin))
+
+    def _dependencies(self, edge_index: Tensor) -> Tensor:
+        # Child -> parent, whatever the flow of the input.
+        return edge_index if self.flow == 'source_to_target' \
+            else edge_index.flip(0)
+
     def _run(self, step, x: Tensor, sched: LevelSchedule,
              aux: Tuple[Tensor, ...] = ()) -> Tuple[Tensor, Tensor]:
         xw = self.lin(x)
@@ -147,7 +162,8 @@ class _TreeLSTMBase(MessagePassing):
                 f'{self.out_channels}{self._extra_repr()})')
 
     def _extra_repr(self) -> str:
-        return '' if self.bias else ', bias=False'
+        extra = '' if self.aggr == 'add' else f', aggr={self.aggr!r}'
+        return extra + ('' if self.bias else ', bias=False')
 
 
 class ChildSumTreeLSTM(_TreeLSTMBase):
@@ -181,6 +197,14 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
     projection :math:`\mathbf{W}\mathbf{x} + \mathbf{b}` of all four gates is
     one matrix product over all nodes before the level loop.
 
+    With :obj:`aggr="mean"` the children's hidden states and their
+    forget-gated cells are averaged instead of summed,
+    :math:`\tilde{\mathbf{h}}_j = \frac{1}{|\mathcal{C}(j)|} \sum_k
+    \mathbf{h}_k` and :math:`\mathbf{c}_j = \mathbf{i}_j \odot \mathbf{u}_j
+    + \frac{1}{|\mathcal{C}(j)|} \sum_k \mathbf{f}_{jk} \odot
+    \mathbf{c}_k`, which keeps the cell of a node with many children (a wide
+    syntax-tree node) from growing with their number.
+
     .. note::
         In a :class:`~torch_geometric.data.Batch`, precompute the levels with
         :class:`tgr.transforms.AddLevels` and pass :obj:`level=batch.level`,
@@ -195,8 +219,11 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
         bias (bool, optional): If set to :obj:`False`, the layer will not
             learn the biases :math:`\mathbf{b}`. (default: :obj:`True`)
         **kwargs (optional): Additional arguments of
-            :class:`torch_geometric.nn.conv.MessagePassing`, e.g.
-            :obj:`flow="target_to_source"` for parent-to-child edges.
+            :class:`torch_geometric.nn.conv.MessagePassing`:
+            :obj:`aggr` (:obj:`"add"`, the paper's sum, also spelt
+            :obj:`"sum"`, or :obj:`"mean"`) and :obj:`flow`
+            (:obj:`"target_to_source"` for parent-to-child edges); other
+            values are refused.
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F_{in})`,
@@ -208,7 +235,8 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
     def __init__(self, in_channels: int, out_channels: int, bias: bool = True,
                  **kwargs):
         super().__init__(in_channels, out_channels, out_channels,
-                         out_channels, bias=bias, **kwargs)
+                         out_channels, bias=bias, aggrs=('add', 'mean'),
+                         **kwargs)
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 level: Optional[Tensor] = None,
@@ -226,9 +254,24 @@ class ChildSumTreeLSTM(_TreeLSTMBase):
         Returns:
             :obj:`(h, c)`, the hidden and the cell state of every node.
         """
+        self._check_x(x)
+        sched, aux = self._structure(x, edge_index, level, schedule)
+        return self._run(_child_sum_step, x, sched, aux)
+
+    @torch.compiler.disable
+    def _structure(self, x: Tensor, edge_index: Tensor,
+                   level: Optional[Tensor],
+                   schedule: Optional[LevelSchedule]):
+        # The schedule and, for aggr='mean', the weight 1 / |C(j)| of every
+        # edge into j: data-dependent work, run eagerly under torch.compile.
         sched = layer_schedule(self.__class__.__name__, x, edge_index,
                                self.flow, level, schedule)
-        return self._run(_child_sum_step, x, sched)
+        if self.aggr != 'mean':
+            return sched, ()
+        parent = self._dependencies(edge_index)[1].long()
+        deg = torch.bincount(parent, minlength=x.size(0))
+        weight = deg.to(self.lin_iou.weight.dtype).reciprocal()
+        return sched, (weight.index_select(0, parent), )
 
 
 class NAryTreeLSTM(_TreeLSTMBase):
@@ -253,15 +296,16 @@ class NAryTreeLSTM(_TreeLSTMBase):
 
     where :math:`\mathbf{h}_{jl}, \mathbf{c}_{jl}` are the states of the
     :math:`l`-th child of :math:`j`; a missing position contributes zeros.
-    Positions come from :obj:`child_index` (0-based) or, when it is not
+    Positions come from :obj:`child_pos` (0-based) or, when it is not
     given, from the order in which a parent's edges appear in
     :obj:`edge_index`. Runs one batched step per tree level.
 
     .. note::
-        PyG's :class:`~torch_geometric.data.Batch` shifts every attribute
-        whose name contains ``"index"``; store positions in a
-        :class:`~torch_geometric.data.Data` under another name (e.g.
-        :obj:`child_pos`, as :class:`tgr.datasets.SST` does).
+        Store positions in a :class:`~torch_geometric.data.Data` as
+        :obj:`child_pos` (as :class:`tgr.datasets.SST` does): an edge-level
+        attribute that :class:`~torch_geometric.data.Batch` concatenates
+        without shifting (it shifts every attribute whose name contains
+        ``"index"``).
 
     Args:
         in_channels (int): Size of each input sample, or :obj:`-1` to derive
@@ -272,8 +316,10 @@ class NAryTreeLSTM(_TreeLSTMBase):
         bias (bool, optional): If set to :obj:`False`, the layer will not
             learn the biases :math:`\mathbf{b}`. (default: :obj:`True`)
         **kwargs (optional): Additional arguments of
-            :class:`torch_geometric.nn.conv.MessagePassing`, e.g.
-            :obj:`flow="target_to_source"` for parent-to-child edges.
+            :class:`torch_geometric.nn.conv.MessagePassing`: :obj:`flow`
+            (:obj:`"target_to_source"` for parent-to-child edges); the
+            children's slots are summed, so :obj:`aggr` stays
+            :obj:`"add"`, and other values are refused.
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F_{in})`,
@@ -295,9 +341,9 @@ class NAryTreeLSTM(_TreeLSTMBase):
                          num_children * out_channels, bias=bias, **kwargs)
 
     def forward(self, x: Tensor, edge_index: Tensor,
-                child_index: Optional[Tensor] = None,
+                child_pos: Optional[Tensor] = None,
                 level: Optional[Tensor] = None,
-                schedule: Optional[LevelSchedule] = None,
+                schedule: Optional[LevelSchedule] = None, **kwargs,
                 ) -> Tuple[Tensor, Tensor]:
         r"""Runs the recurrence bottom-up over the whole forest.
 
@@ -305,8 +351,9 @@ class NAryTreeLSTM(_TreeLSTMBase):
             x (torch.Tensor): Node features.
             edge_index (torch.Tensor): Child-to-parent edges (parent-to-child
                 with :obj:`flow="target_to_source"`).
-            child_index (torch.Tensor, optional): The 0-based position of
-                every edge's child under its parent, in :math:`[0, N)`.
+            child_pos (torch.Tensor, optional): The 0-based position of
+                every edge's child under its parent, in :math:`[0, N)`
+                (called :obj:`child_index` before version 0.2).
             level (torch.Tensor, optional): Precomputed topological levels.
             schedule (LevelSchedule, optional): A precomputed schedule.
 
@@ -314,17 +361,29 @@ class NAryTreeLSTM(_TreeLSTMBase):
             :obj:`(h, c)`, the hidden and the cell state of every node.
         """
         who = self.__class__.__name__
+        reject_renamed(who, kwargs, {'child_index': 'child_pos'})
+        self._check_x(x)
+        sched, child_pos = self._structure(x, edge_index, child_pos, level,
+                                           schedule)
+        return self._run(_nary_step, x, sched, aux=(child_pos, ))
+
+    @torch.compiler.disable
+    def _structure(self, x: Tensor, edge_index: Tensor,
+                   child_pos: Optional[Tensor], level: Optional[Tensor],
+                   schedule: Optional[LevelSchedule]):
+        # The schedule and the checked child positions: data-dependent work,
+        # run eagerly under torch.compile.
+        who = self.__class__.__name__
         sched = layer_schedule(who, x, edge_index, self.flow, level, schedule)
-        dep = edge_index if self.flow == 'source_to_target' \
-            else edge_index.flip(0)
+        dep = self._dependencies(edge_index)
         num_nodes, num_edges = x.size(0), edge_index.size(1)
         check_single_parent(dep, num_nodes, who, parent_row=1)
         parent = dep[1].long()
-        if child_index is None:
-            child_index = _appearance_order(parent, num_nodes)
-        child_index = self._check_child_index(child_index, num_edges)
+        if child_pos is None:
+            child_pos = _appearance_order(parent, num_nodes)
+        child_pos = self._check_child_pos(child_pos, num_edges)
         if num_edges > 0:
-            slot = parent * self.num_children + child_index
+            slot = parent * self.num_children + child_pos
             count = torch.bincount(slot,
                                    minlength=num_nodes * self.num_children)
             if bool((count > 1).any()):
@@ -334,14 +393,13 @@ class NAryTreeLSTM(_TreeLSTMBase):
                     f"{s % self.num_children} of node "
                     f"{s // self.num_children} (each position holds at most "
                     f"one child)")
-        return self._run(_nary_step, x, sched, aux=(child_index, ))
+        return sched, child_pos
 
-    def _check_child_index(self, child_index: Tensor,
-                           num_edges: int) -> Tensor:
-        # Without 'child_index', positions follow edge order, and a value
+    def _check_child_pos(self, child_pos: Tensor, num_edges: int) -> Tensor:
+        # Without 'child_pos', positions follow edge order, and a value
         # >= N means some node has more than N children.
-        return check_labels(self.__class__.__name__, 'child_index',
-                            child_index, num_edges, self.num_children,
+        return check_labels(self.__class__.__name__, 'child_pos',
+                            child_pos, num_edges, self.num_children,
                             per='edge',
                             meaning=f' for num_children={self.num_children}')
 

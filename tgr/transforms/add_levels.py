@@ -1,9 +1,15 @@
+from typing import Sequence, Union
+
+import torch
+from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
 from ._checks import check_attr_name
 from ..schedule import topological_levels
+
+__all__ = ['AddLevels', 'union_levels']
 
 
 @functional_transform('add_levels')
@@ -46,6 +52,10 @@ class AddLevels(BaseTransform):
         self.edge_attr = edge_attr
 
     def forward(self, data: Data) -> Data:
+        if self.edge_attr not in data:
+            raise ValueError(f"'{self.__class__.__name__}' expects data with "
+                             f"an '{self.edge_attr}' attribute (the "
+                             f"dependency edges; see 'edge_attr')")
         edge_index = data[self.edge_attr]
         if self.flow == 'target_to_source':
             edge_index = edge_index.flip(0)
@@ -55,3 +65,44 @@ class AddLevels(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(flow={self.flow!r})'
+
+
+def union_levels(edge_index: Tensor, num_nodes: Union[Sequence[int], Tensor],
+                 num_edges: Union[Sequence[int], Tensor],
+                 flow: str = 'source_to_target') -> Tensor:
+    r"""The levels that :class:`AddLevels` gives every graph of a list, all
+    computed at once on the disjoint union of the graphs (the levels of a
+    disjoint union are those of each graph alone), so that a dataset pays
+    as many peeling rounds as its tallest graph rather than a few dozen
+    tensor operations per graph.
+
+    Args:
+        edge_index (torch.Tensor): The edges of graph :obj:`0`, then of graph
+            :obj:`1`, ..., each graph's numbered from :obj:`0` (the form
+            :meth:`~torch_geometric.data.InMemoryDataset.collate` stores),
+            :math:`(2, \sum_i |\mathcal{E}_i|)`.
+        num_nodes (List[int] or torch.Tensor): The number of nodes of every
+            graph.
+        num_edges (List[int] or torch.Tensor): The number of edges of every
+            graph.
+        flow (str, optional): As in :class:`AddLevels`.
+            (default: :obj:`"source_to_target"`)
+
+    Returns:
+        The levels of the nodes of every graph, concatenated
+        (:obj:`long`, :math:`(\sum_i |\mathcal{V}_i|,)`).
+    """
+    num_nodes = torch.as_tensor(num_nodes, dtype=torch.long).view(-1)
+    num_edges = torch.as_tensor(num_edges, dtype=torch.long).view(-1)
+    if num_nodes.numel() != num_edges.numel():
+        raise ValueError(f"'union_levels' expects one number of nodes and one "
+                         f"number of edges per graph (got {num_nodes.numel()} "
+                         f"and {num_edges.numel()})")
+    if int(num_edges.sum()) != edge_index.size(1):
+        raise ValueError(f"'union_levels' expects 'edge_index' to hold "
+                         f"{int(num_edges.sum())} edges, the sum of "
+                         f"'num_edges' (got {edge_index.size(1)})")
+    ptr = torch.cat([num_nodes.new_zeros(1), num_nodes.cumsum(0)])
+    offset = ptr[:-1].repeat_interleave(num_edges).to(edge_index.device)
+    union = Data(edge_index=edge_index + offset, num_nodes=int(ptr[-1]))
+    return AddLevels(flow=flow)(union).level

@@ -7,7 +7,7 @@ from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
 from ._checks import check_attr_name
-from ..schedule import skeleton_partition
+from ..utils.skeleton import skeleton_partition
 
 
 @functional_transform('add_skeleton_partition')
@@ -16,8 +16,8 @@ class AddSkeletonPartition(BaseTransform):
     :obj:`data[attr]`: ST-GCN's spatial configuration partitioning into root
     (:obj:`0`), centripetal (:obj:`1`) and centrifugal (:obj:`2`) neighbours
     by the hop distance to the centre joint (see
-    :func:`tgr.schedule.skeleton_partition`), the :obj:`partition` argument of
-    :class:`tgr.nn.SpatialGraphConv`, :class:`tgr.nn.AGCLSTM` and
+    :func:`tgr.utils.skeleton.skeleton_partition`), the :obj:`partition`
+    argument of :class:`tgr.nn.SpatialGraphConv`, :class:`tgr.nn.AGCLSTM` and
     :class:`tgr.nn.models.AGCLSTMNet` (functional name:
     :obj:`add_skeleton_partition`).
 

@@ -214,15 +214,20 @@ def test_empty_sentence_and_empty_document():
 
 
 def test_compile_equals_eager():
-    # The packing takes the sentence lengths to the host, so dynamo breaks
-    # the graph there (outputs are the same).
+    # Values and gradients on two batch shapes; the packing and the index
+    # checks run eagerly behind torch.compiler.disable.
     model = make().float()
-    batch = Batch.from_data_list(documents(seed=3))
-    eager = run(model, batch)
-    with torch.no_grad():  # inference graphs compile several times faster
-        compiled = run(torch.compile(model), batch)
-    for a, b in zip(eager, compiled):
-        assert torch.allclose(a, b, atol=1e-5)
+    compiled = torch.compile(model)
+    params = list(model.parameters())
+    for seed, num_docs in ((3, 4), (5, 6)):
+        batch = Batch.from_data_list(documents(seed=seed, num_docs=num_docs))
+        eager, out = run(model, batch), run(compiled, batch)
+        for a, b in zip(eager, out):
+            assert torch.allclose(a, b, atol=1e-5)
+        g = torch.autograd.grad(eager[0].square().sum(), params)
+        g_c = torch.autograd.grad(out[0].square().sum(), params)
+        for a, b in zip(g, g_c):
+            assert torch.allclose(a, b, atol=1e-5)
 
 
 def test_bf16_autocast_forward_backward():

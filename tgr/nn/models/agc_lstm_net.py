@@ -7,7 +7,8 @@ from torch import Tensor
 from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
-from ...schedule import check_batch, check_node_features
+from .._checks import (check_batch, check_channels, check_node_features,
+                       input_channels)
 from ...utils import scatter
 from ..agc_lstm import AGCLSTM
 
@@ -90,9 +91,8 @@ class AGCLSTMNet(torch.nn.Module):
             :class:`tgr.nn.AGCLSTMCell`); the two feature-augmentation layers
             and the LSTM's input weights get :math:`\mathrm{Var}(w) = g^2 /
             (3 F_{in})` (no subsets to make up for). :obj:`None` keeps
-            PyTorch's defaults, with which the differences between samples
-            shrink about eightfold per recurrent layer and the network hardly
-            starts to learn. (default: :obj:`2.0`)
+            PyTorch's defaults (see ``examples/README.md``,
+            "Initialisation", for what each gives). (default: :obj:`2.0`)
 
     Shapes:
         - **input:** joint coordinates :math:`(|\mathcal{V}|, T, F_{in})`,
@@ -110,13 +110,10 @@ class AGCLSTMNet(torch.nn.Module):
                  init_gain: Optional[float] = 2.0):
         super().__init__()
         who = self.__class__.__name__
-        for name, value, low in (('num_classes', num_classes, 1),
-                                 ('hidden_channels', hidden_channels, 2),
-                                 ('num_layers', num_layers, 1),
-                                 ('pool_size', pool_size, 1)):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"'{who}' expects '{name}' to be an integer "
-                                 f">= {low} (got {value})")
+        check_channels(who, low={'hidden_channels': 2},
+                       in_channels=in_channels, num_classes=num_classes,
+                       hidden_channels=hidden_channels, num_layers=num_layers,
+                       pool_size=pool_size)
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.hidden_channels = hidden_channels
@@ -192,7 +189,7 @@ class AGCLSTMNet(torch.nn.Module):
         """
         who = self.__class__.__name__
         check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
-                            dims=(3, ))
+                            dims=(3, ), channels=input_channels(self.lin_pos))
         n, T = x.size(0), x.size(1)
         if T < self.min_frames():
             raise ValueError(f"'{who}' expects at least {self.min_frames()} "

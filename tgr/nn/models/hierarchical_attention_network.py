@@ -9,6 +9,7 @@ from torch_geometric.nn import Linear
 from ..aggr import AttentionPooling
 
 
+@torch.compiler.disable
 def packed_rnn(rnn: torch.nn.RNNBase, x: Tensor, index: Tensor,
                num_segments: int) -> Tensor:
     r"""Runs :obj:`rnn` (a :class:`torch.nn.GRU`, :class:`~torch.nn.LSTM` or
@@ -22,7 +23,9 @@ def packed_rnn(rnn: torch.nn.RNNBase, x: Tensor, index: Tensor,
     no padded tensor): at step :math:`p` it holds the :math:`p`-th row of
     every segment longer than :math:`p`, segments ordered by decreasing
     length. Empty segments take no part. The step sizes go to the host once
-    (:class:`~torch.nn.utils.rnn.PackedSequence` keeps them on the CPU).
+    (:class:`~torch.nn.utils.rnn.PackedSequence` keeps them on the CPU), so
+    under :func:`torch.compile` this function is an opaque boundary
+    (:func:`torch.compiler.disable`) that runs eagerly.
 
     Args:
         rnn (torch.nn.RNNBase): The recurrent layer.
@@ -61,6 +64,33 @@ def packed_rnn(rnn: torch.nn.RNNBase, x: Tensor, index: Tensor,
     packed = PackedSequence(x.index_select(0, gather), batch_sizes)
     out, _ = rnn(packed)
     return out.data.index_select(0, packed_pos)
+
+
+@torch.compiler.disable
+def _num_documents(sentence_document: Tensor) -> int:
+    return int(sentence_document.max()) + 1 \
+        if sentence_document.numel() > 0 else 0
+
+
+@torch.compiler.disable
+def _check_index(who: str, name: str, index: Tensor, length: int, bound: int,
+                 per: str) -> None:
+    # A sorted integer vector of `length` values in [0, bound); takes two
+    # numbers to the host.
+    if not isinstance(index, Tensor) or index.is_floating_point() or \
+            index.dtype == torch.bool:
+        raise TypeError(f"'{who}' expects '{name}' to be an integer tensor")
+    if index.shape != (length, ):
+        raise ValueError(f"'{who}' expects '{name}' of shape ({length},), "
+                         f"one value per {per} (got {tuple(index.shape)})")
+    if length == 0:
+        return
+    if bool((index[1:] < index[:-1]).any()):
+        raise ValueError(f"'{who}' expects '{name}' to be sorted")
+    lo, hi = int(index[0]), int(index[-1])
+    if lo < 0 or hi >= bound:
+        raise ValueError(f"'{who}' expects '{name}' values in "
+                         f"[0, {bound - 1}] (got {lo if lo < 0 else hi})")
 
 
 class HierarchicalAttentionNetwork(torch.nn.Module):
@@ -169,26 +199,6 @@ class HierarchicalAttentionNetwork(torch.nn.Module):
         self.sentence_att.reset_parameters()
         self.lin.reset_parameters()
 
-    def _check_index(self, name: str, index: Tensor, length: int,
-                     bound: int, per: str) -> None:
-        who = self.__class__.__name__
-        if not isinstance(index, Tensor) or index.is_floating_point() or \
-                index.dtype == torch.bool:
-            raise TypeError(f"'{who}' expects '{name}' to be an integer "
-                            f"tensor")
-        if index.shape != (length, ):
-            raise ValueError(f"'{who}' expects '{name}' of shape ({length},)"
-                             f", one value per {per} (got "
-                             f"{tuple(index.shape)})")
-        if length == 0:
-            return
-        if bool((index[1:] < index[:-1]).any()):
-            raise ValueError(f"'{who}' expects '{name}' to be sorted")
-        lo, hi = int(index[0]), int(index[-1])
-        if lo < 0 or hi >= bound:
-            raise ValueError(f"'{who}' expects '{name}' values in "
-                             f"[0, {bound - 1}] (got {lo if lo < 0 else hi})")
-
     def forward(self, token: Tensor, token_sentence: Tensor,
                 sentence_document: Tensor,
                 num_documents: Optional[int] = None,
@@ -214,12 +224,11 @@ class HierarchicalAttentionNetwork(torch.nn.Module):
                             f"integer token ids")
         num_sentences = sentence_document.numel()
         if num_documents is None:
-            num_documents = int(sentence_document.max()) + 1 \
-                if num_sentences > 0 else 0
-        self._check_index('token_sentence', token_sentence, token.numel(),
-                          num_sentences, 'token')
-        self._check_index('sentence_document', sentence_document,
-                          num_sentences, num_documents, 'sentence')
+            num_documents = _num_documents(sentence_document)
+        _check_index(who, 'token_sentence', token_sentence, token.numel(),
+                     num_sentences, 'token')
+        _check_index(who, 'sentence_document', sentence_document,
+                     num_sentences, num_documents, 'sentence')
 
         x = self.embedding(token)
         x = F.dropout(x, self.dropout, self.training)

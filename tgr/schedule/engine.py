@@ -1,0 +1,290 @@
+r"""The level-wise engine: runs a per-level step over a
+:class:`~tgr.schedule.LevelSchedule` inside one
+:class:`torch.autograd.Function` that owns a single state buffer, so the
+forward and the backward pass cost time proportional to each level's size
+(a chain of :math:`T` nodes costs :math:`O(T)`), with no host-device
+synchronisation inside the level loop. Computing a whole level in one batched
+step gives exactly the result of the one-node-at-a-time definition, because
+two nodes on one level never depend on each other."""
+import functools
+from typing import Callable, List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from .level_schedule import LevelSchedule
+
+__all__ = ['LevelStep', 'propagate_levels', 'autocast_enabled',
+           'no_autocast', 'without_autocast']
+
+
+# Mixed precision #############################################################
+def autocast_enabled(device: torch.device) -> bool:
+    r"""Whether autocast is on for tensors on :obj:`device`."""
+    try:
+        return torch.is_autocast_enabled(device.type)
+    except TypeError:  # torch < 2.4
+        if device.type == 'cpu':
+            return torch.is_autocast_cpu_enabled()
+        return device.type == 'cuda' and torch.is_autocast_enabled()
+
+
+def no_autocast(device: torch.device):
+    r"""A context that turns autocast off for tensors on :obj:`device`, so
+    that a recurrence runs in the dtype of its parameters: its per-step
+    products are small, and a cell state summed over many steps in 16 bits
+    would drift."""
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
+def without_autocast(fn: Callable) -> Callable:
+    r"""Decorates the :obj:`forward` or :obj:`backward` of a
+    :class:`torch.autograd.Function` so that it runs with autocast off for
+    the device of its first tensor argument (a backward called inside an
+    autocast region would otherwise run its products in 16 bits against
+    32-bit buffers)."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        device = next((a.device for a in args if isinstance(a, Tensor)),
+                      None)
+        if device is None:
+            return fn(ctx, *args)
+        with no_autocast(device):
+            return fn(ctx, *args)
+    return wrapper
+
+
+# Propagation #################################################################
+Step = Callable[..., Tensor]
+
+
+class LevelStep:
+    r"""Base class for a per-level step with a hand-written backward pass.
+
+    A plain function given to :func:`propagate_levels` is differentiated by
+    autograd, one small graph per level. A :class:`LevelStep` skips autograd
+    inside the level loop, which removes most of the per-level overhead on
+    long chains: :meth:`forward` returns the level's states and whatever its
+    :meth:`backward` needs, and :meth:`backward` returns the gradients.
+
+    The gradient of a parameter may be returned as a pair :obj:`(A, B)`,
+    meaning :math:`\mathbf{A}^{\top} \mathbf{B}`: the engine concatenates
+    the pairs of all levels and does one matrix product at the end instead of
+    one per level.
+    """
+    def forward(self, node_in: Tensor, src_state: Tensor, dst_local: Tensor,
+                edge_in: Optional[Tensor], aux: tuple, params: list):
+        r"""Returns :obj:`(state, saved)` for one level."""
+        raise NotImplementedError
+
+    def backward(self, saved, grad_state: Tensor, node_in: Tensor,
+                 src_state: Tensor, dst_local: Tensor,
+                 edge_in: Optional[Tensor], aux: tuple, params: list):
+        r"""Returns :obj:`(grad_node_in, grad_src_state, grad_edge_in,
+        grad_params)` for one level; any of them may be :obj:`None`."""
+        raise NotImplementedError
+
+    def __call__(self, node_in, src_state, dst_local, edge_in, aux, params):
+        return self.forward(node_in, src_state, dst_local, edge_in, aux,
+                            params)[0]
+
+
+class _LevelRecurrence(torch.autograd.Function):
+    r"""Runs :obj:`step` level by level over one state buffer.
+
+    Forward: for each level, the sources' states are gathered from the buffer
+    (:math:`O(|E_l|)`), the step computes the level's new states and they are
+    written into the level's slice (:math:`O(|V_l|)`). When gradients are
+    needed, a plain step is recorded on detached leaves, one independent
+    small graph per level; a :class:`LevelStep` keeps what its backward needs.
+
+    Backward: levels in reverse order; the gradient of level :math:`l`'s
+    states is complete once every later level is done (all its consumers lie
+    there). The gradients of the gathered source states are added into the
+    gradient buffer at the sources' positions (:math:`O(|E_l|)`).
+    """
+    @staticmethod
+    @without_autocast
+    def forward(ctx, step, sched, state_size, aux, node_in, edge_in, *params):
+        record = any(ctx.needs_input_grad)
+        manual = isinstance(step, LevelStep)
+        num_nodes = node_in.size(0)
+        states = node_in.new_empty(num_nodes, state_size)
+        if record and not manual:
+            leaves = [p.detach().requires_grad_() for p in params]
+        else:
+            leaves = [p.detach() for p in params]
+        node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
+        level_edges = sched.level_edges()
+        node_in_d = node_in.detach()
+        graphs = []
+        for lvl in range(sched.num_levels):
+            a, b = node_ptr[lvl], node_ptr[lvl + 1]
+            if a == b:
+                graphs.append(None)
+                continue
+            ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
+            src_l, dst_l = level_edges[lvl]
+            src_state = states.index_select(0, src_l)
+            ni = node_in_d[a:b]
+            ei = edge_in[ea:eb].detach() if edge_in is not None else None
+            aux_l = tuple(t[ea:eb] for t in aux) if aux else ()
+            if manual:
+                out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
+                                          leaves)
+                graphs.append(saved if record else None)
+            elif record:
+                src_state.requires_grad_()
+                ni = ni.detach().requires_grad_()
+                if ei is not None:
+                    ei.requires_grad_()
+                with torch.enable_grad():
+                    out = step(ni, src_state, dst_l, ei, aux_l, leaves)
+                graphs.append((out, ni, src_state, ei))
+            else:
+                out = step(ni, src_state, dst_l, ei, aux_l, leaves)
+            states[a:b] = out
+        if record:
+            ctx.graphs = graphs
+            ctx.leaves = leaves
+            ctx.sched = sched
+            ctx.step = step
+            ctx.aux = aux
+            ctx.save_for_backward(node_in, edge_in, states)
+        return states
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    @without_autocast
+    def backward(ctx, grad_states):
+        sched, leaves, step = ctx.sched, ctx.leaves, ctx.step
+        node_in, edge_in, states = ctx.saved_tensors
+        manual = isinstance(step, LevelStep)
+        node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
+        level_edges = sched.level_edges()
+        grad = grad_states.clone()
+        grad_node = torch.zeros_like(node_in)
+        grad_edge = torch.zeros_like(edge_in) if edge_in is not None else None
+        grad_params: List[Optional[Tensor]] = [None] * len(leaves)
+        deferred: List[List[tuple]] = [[] for _ in leaves]
+        want = [i for i, p in enumerate(leaves) if p.requires_grad]
+        for lvl in range(sched.num_levels - 1, -1, -1):
+            record = ctx.graphs[lvl]
+            if record is None:
+                continue
+            a, b = node_ptr[lvl], node_ptr[lvl + 1]
+            ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
+            src_l, dst_l = level_edges[lvl]
+            if manual:
+                g_node, g_src, g_edge, g_par = step.backward(
+                    record, grad[a:b], node_in[a:b],
+                    states.index_select(0, src_l), dst_l,
+                    edge_in[ea:eb] if edge_in is not None else None,
+                    tuple(t[ea:eb] for t in ctx.aux) if ctx.aux else (),
+                    leaves)
+            else:
+                out, ni, src_state, ei = record
+                inputs = [ni, src_state] + ([ei] if ei is not None else []) \
+                    + [leaves[i] for i in want]
+                # retain_graph: the outer graph may be run backward again
+                # (retain_graph=True, gradcheck); the level graphs are freed
+                # with this node.
+                grads = torch.autograd.grad(out, inputs, grad[a:b],
+                                            retain_graph=True,
+                                            allow_unused=True)
+                g_node, g_src = grads[0], grads[1]
+                g_edge = grads[2] if ei is not None else None
+                g_par = [None] * len(leaves)
+                for i, g in zip(want, grads[3 if ei is not None else 2:]):
+                    g_par[i] = g
+            if g_node is not None:
+                grad_node[a:b] = g_node
+            if g_src is not None and eb > ea:
+                grad.index_add_(0, src_l, g_src)
+            if g_edge is not None:
+                grad_edge[ea:eb] = g_edge
+            for i, g in enumerate(g_par):
+                if g is None:
+                    continue
+                if isinstance(g, tuple):
+                    deferred[i].append(g)
+                elif grad_params[i] is None:
+                    grad_params[i] = g.clone()
+                else:
+                    grad_params[i].add_(g)
+        for i, p in enumerate(leaves):
+            if deferred[i]:
+                A = torch.cat([pair[0] for pair in deferred[i]])
+                B = torch.cat([pair[1] for pair in deferred[i]])
+                g = A.t() @ B
+                grad_params[i] = g if grad_params[i] is None else \
+                    grad_params[i] + g
+            if grad_params[i] is None and ctx.needs_input_grad[6 + i]:
+                grad_params[i] = torch.zeros_like(p)
+        return (None, None, None, None, grad_node, grad_edge, *grad_params)
+
+
+@torch.compiler.disable
+def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
+                     state_size: int, params: Sequence[Tensor] = (),
+                     edge_in: Optional[Tensor] = None,
+                     aux: Sequence[Tensor] = ()) -> Tensor:
+    r"""Runs a recurrence over a DAG, one batched step per level, and returns
+    the state of every node (in node order).
+
+    For each level :math:`l` (in increasing order), :obj:`step` is called as
+
+    .. code-block:: python
+
+        state_l = step(node_in_l, src_state_l, dst_local_l, edge_in_l,
+                       aux_l, params)
+
+    with the level's node inputs :obj:`node_in_l` (:math:`(|V_l|, *)`), the
+    states of the sources of the edges into the level :obj:`src_state_l`
+    (:math:`(|E_l|, S)`), the row of each edge's target within the level
+    :obj:`dst_local_l` (:math:`(|E_l|,)`), the edges' inputs :obj:`edge_in_l`
+    (or :obj:`None`), the tuple of per-edge non-differentiable tensors
+    :obj:`aux_l`, and the list :obj:`params`. It must return the level's new
+    states, :math:`(|V_l|, S)`, and depend on nothing but its arguments.
+
+    Gradients flow to :obj:`node_in`, :obj:`edge_in` and :obj:`params`
+    (first-order only). Time and memory are linear in the graph's size.
+
+    Under :func:`torch.autocast`, the level loop runs with autocast off, in
+    the dtype of the (floating-point) parameters: :obj:`node_in` and
+    :obj:`edge_in` (e.g. a hoisted projection computed in bfloat16) are cast
+    to it, and so are the returned states. Under :func:`torch.compile` the
+    call is an opaque boundary (:func:`torch.compiler.disable`): the level
+    loop runs eagerly, the code around it is compiled, and a new batch
+    shape does not re-trace the loop.
+
+    Args:
+        step (callable): The per-level step.
+        schedule (LevelSchedule): From :func:`build_schedule`.
+        node_in (torch.Tensor): Per-node inputs, :math:`(|V|, *)`, in node
+            order (typically the hoisted input projection :math:`Wx + b`).
+        state_size (int): :math:`S`, the width of a node's state.
+        params (sequence of torch.Tensor): Tensors used inside :obj:`step`.
+        edge_in (torch.Tensor, optional): Per-edge inputs in the order of the
+            edges given to :func:`build_schedule`.
+        aux (sequence of torch.Tensor): Per-edge tensors without gradient
+            (e.g. child positions), in the original edge order.
+
+    :rtype: :class:`torch.Tensor` of shape :math:`(|V|, S)`.
+    """
+    sched = schedule
+    if node_in.size(0) != sched.num_nodes:
+        raise ValueError(f"'propagate_levels' expects 'node_in' with "
+                         f"{sched.num_nodes} rows (got {node_in.size(0)})")
+    if autocast_enabled(node_in.device):
+        dtype = next((p.dtype for p in params if p.is_floating_point()),
+                     node_in.dtype)
+        node_in = node_in.to(dtype)
+        edge_in = edge_in.to(dtype) if edge_in is not None else None
+    node_pos = node_in.index_select(0, sched.perm)
+    edge_pos = edge_in.index_select(0, sched.edge_perm) \
+        if edge_in is not None else None
+    aux_pos = tuple(t.index_select(0, sched.edge_perm) for t in aux)
+    states = _LevelRecurrence.apply(step, sched, state_size, aux_pos,
+                                    node_pos, edge_pos, *params)
+    return states.index_select(0, sched.rank)
