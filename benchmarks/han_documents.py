@@ -36,13 +36,12 @@ import argparse
 import os
 import os.path as osp
 import random
-import statistics
 import sys
 import tempfile
-import time
 
 import torch
 import torch.nn.functional as F
+from _timing import median_times
 from torch_geometric.data import Batch
 
 from tgr.datasets import BBCNews, DocumentData
@@ -50,11 +49,6 @@ from tgr.nn.models import HierarchicalAttentionNetwork
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_BBC = osp.join(REPO, '..', 'shared', 'data', 'bbc')
-
-
-def _sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
 
 
 # The padded implementation ###################################################
@@ -144,22 +138,6 @@ def check_equal_on_unpadded(model, device):
     assert torch.allclose(ours, padded, atol=1e-4), (ours, padded)
 
 
-def median_times(fns, repeat, device, warmup=1):
-    # Interleaved, so that a slow phase of a shared machine hits all alike.
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            _sync(device)
-            t = time.perf_counter()
-            fn()
-            _sync(device)
-            times[i].append(time.perf_counter() - t)
-    return [statistics.median(t) for t in times]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--threads', type=int, default=None)
@@ -222,7 +200,7 @@ def main():
         return fn
 
     times = median_times([run_tgr, run_padded('30x35'), run_padded('max')],
-                         args.repeat, device)
+                         args.repeat, device=device)
     sents = sum(b.sentence_document.numel() for b in batches)
     print(f'# python benchmarks/han_documents.py {" ".join(sys.argv[1:])}')
     print(f'\nHierarchicalAttentionNetwork (embeddings 200, GRU 50 x 2, '

@@ -242,15 +242,15 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="'in_channels'"):
         AttentionPooling(0, 3)
     pool = AttentionPooling(4, 3)
-    with pytest.raises(ValueError, match="with 4 channels"):
+    with pytest.raises(ValueError, match="with 4 input channels"):
         pool(torch.randn(3, 5), torch.tensor([0, 0, 1]))
     with pytest.raises(ValueError, match=r"shape \(num_elements"):
         pool(torch.randn(2, 3, 4), torch.tensor([0, 0, 1]))
-    with pytest.raises(ValueError, match="dim"):
+    with pytest.raises(ValueError, match="pools along 'dim' -2 or 0"):
         pool(torch.randn(3, 4), torch.tensor([0, 0, 1]), dim=1)
     with pytest.raises(ValueError, match="'index' to be an integer"):
         pool(torch.randn(3, 4), torch.tensor([0, 0]))
-    with pytest.raises(TypeError, match="floating-point 'x'"):
+    with pytest.raises(TypeError, match="floating-point .*'x'"):
         pool(torch.ones(3, 4, dtype=torch.long), torch.tensor([0, 0, 1]))
     with pytest.raises(ValueError, match="dim_size"):
         pool(torch.randn(3, 4), torch.tensor([0, 0, 3]), dim_size=2)

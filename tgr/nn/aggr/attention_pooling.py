@@ -6,9 +6,9 @@ from torch import Tensor
 from torch.nn import Parameter
 from torch_geometric.nn import Linear
 from torch_geometric.nn.aggr import Aggregation
-from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
 from ...utils import scatter
+from .._checks import check_channels, check_node_features, input_channels
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -69,14 +69,8 @@ class AttentionPooling(Aggregation):
     def __init__(self, in_channels: int, att_channels: int,
                  bias: bool = True):
         super().__init__()
-        who = self.__class__.__name__
-        if not isinstance(in_channels, int) or (in_channels < 1
-                                                and in_channels != -1):
-            raise ValueError(f"'{who}' expects 'in_channels' to be a "
-                             f"positive integer or -1 (got {in_channels})")
-        if not isinstance(att_channels, int) or att_channels < 1:
-            raise ValueError(f"'{who}' expects 'att_channels' to be a "
-                             f"positive integer (got {att_channels})")
+        check_channels(self.__class__.__name__, in_channels=in_channels,
+                       att_channels=att_channels)
         self.in_channels = in_channels
         self.att_channels = att_channels
         self.bias = bias
@@ -124,18 +118,11 @@ class AttentionPooling(Aggregation):
             :obj:`(segments, alpha)` with :obj:`return_attention_weights`.
         """
         who = self.__class__.__name__
-        if not x.is_floating_point():
-            raise TypeError(f"'{who}' expects floating-point 'x' (got "
-                            f"{x.dtype})")
-        if x.dim() != 2 or dim not in (-2, 0):
-            raise ValueError(f"'{who}' expects 'x' of shape (num_elements, "
-                             f"in_channels) pooled along 'dim' -2 or 0 (got "
-                             f"shape {tuple(x.shape)} and dim={dim})")
-        if not is_uninitialized_parameter(self.lin.weight) and \
-                x.size(-1) != self.lin.in_channels:
-            raise ValueError(f"'{who}' expects 'x' with "
-                             f"{self.lin.in_channels} channels (got "
-                             f"{x.size(-1)})")
+        check_node_features(who, x, '(num_elements, in_channels)',
+                            channels=input_channels(self.lin))
+        if dim not in (-2, 0):
+            raise ValueError(f"'{who}' pools along 'dim' -2 or 0 (got "
+                             f"{dim})")
         if index is None:
             index = segment_index(ptr, x.size(0))
         elif index.shape != (x.size(0), ) or index.is_floating_point():

@@ -6,6 +6,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 from torch_geometric.nn import Linear
 
+from .._checks import check_channels, check_labels
 from ..aggr import AttentionPooling
 
 
@@ -73,24 +74,12 @@ def _num_documents(sentence_document: Tensor) -> int:
 
 
 @torch.compiler.disable
-def _check_index(who: str, name: str, index: Tensor, length: int, bound: int,
-                 per: str) -> None:
-    # A sorted integer vector of `length` values in [0, bound); takes two
-    # numbers to the host.
-    if not isinstance(index, Tensor) or index.is_floating_point() or \
-            index.dtype == torch.bool:
-        raise TypeError(f"'{who}' expects '{name}' to be an integer tensor")
-    if index.shape != (length, ):
-        raise ValueError(f"'{who}' expects '{name}' of shape ({length},), "
-                         f"one value per {per} (got {tuple(index.shape)})")
-    if length == 0:
-        return
-    if bool((index[1:] < index[:-1]).any()):
+def _check_sorted(who: str, name: str, index: Tensor, length: int,
+                  bound: int, per: str) -> None:
+    # An integer vector of `length` values in [0, bound), sorted.
+    check_labels(who, name, index, length, max(bound, 1), per=per)
+    if length > 1 and bool((index[1:] < index[:-1]).any()):
         raise ValueError(f"'{who}' expects '{name}' to be sorted")
-    lo, hi = int(index[0]), int(index[-1])
-    if lo < 0 or hi >= bound:
-        raise ValueError(f"'{who}' expects '{name}' values in "
-                         f"[0, {bound - 1}] (got {lo if lo < 0 else hi})")
 
 
 class HierarchicalAttentionNetwork(torch.nn.Module):
@@ -160,14 +149,10 @@ class HierarchicalAttentionNetwork(torch.nn.Module):
                  padding_idx: Optional[int] = None):
         super().__init__()
         who = self.__class__.__name__
-        for name, value in (('num_embeddings', num_embeddings),
-                            ('num_classes', num_classes),
-                            ('embedding_dim', embedding_dim),
-                            ('hidden_channels', hidden_channels),
-                            ('att_channels', att_channels)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"'{who}' expects '{name}' to be a positive "
-                                 f"integer (got {value})")
+        check_channels(who, lazy=(), num_embeddings=num_embeddings,
+                       num_classes=num_classes, embedding_dim=embedding_dim,
+                       hidden_channels=hidden_channels,
+                       att_channels=att_channels)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"'{who}' expects 'dropout' in [0, 1) (got "
                              f"{dropout})")
@@ -225,10 +210,10 @@ class HierarchicalAttentionNetwork(torch.nn.Module):
         num_sentences = sentence_document.numel()
         if num_documents is None:
             num_documents = _num_documents(sentence_document)
-        _check_index(who, 'token_sentence', token_sentence, token.numel(),
-                     num_sentences, 'token')
-        _check_index(who, 'sentence_document', sentence_document,
-                     num_sentences, num_documents, 'sentence')
+        _check_sorted(who, 'token_sentence', token_sentence, token.numel(),
+                      num_sentences, 'token')
+        _check_sorted(who, 'sentence_document', sentence_document,
+                      num_sentences, num_documents, 'sentence')
 
         x = self.embedding(token)
         x = F.dropout(x, self.dropout, self.training)
