@@ -52,26 +52,35 @@ from tgr.nn.models import HierarchicalAttentionNetwork
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_BBC = osp.join(REPO, '..', 'shared', 'data', 'bbc')
 
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got '
+                                         f'{value}')
+    return value
+
+
 parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
 parser.add_argument('--dataset', choices=['synthetic', 'bbc'],
                     default='synthetic')
 parser.add_argument('--root', default=osp.join(REPO, 'data', 'BBCNews'),
                     help='BBC dataset folder; its raw/ holds the 5 topic '
                     'folders (linked to ../shared/data/bbc if absent)')
-parser.add_argument('--min-count', type=int, default=2,
+parser.add_argument('--min-count', type=positive, default=2,
                     help='BBC: tokens seen fewer times in train are <unk>')
 parser.add_argument('--seed', type=int, default=0)
-parser.add_argument('--runs', type=int, default=3,
+parser.add_argument('--runs', type=positive, default=3,
                     help='seeds seed, seed + 1, ...')
-parser.add_argument('--epochs', type=int, default=12)
-parser.add_argument('--batch-size', type=int, default=32)
+parser.add_argument('--epochs', type=positive, default=12)
+parser.add_argument('--batch-size', type=positive, default=32)
 parser.add_argument('--lr', type=float, default=2e-3)
 parser.add_argument('--weight-decay', type=float, default=0.0)
 parser.add_argument('--dropout', type=float, default=0.3)
-parser.add_argument('--embedding-dim', type=int, default=200)
-parser.add_argument('--hidden', type=int, default=50,
+parser.add_argument('--embedding-dim', type=positive, default=200)
+parser.add_argument('--hidden', type=positive, default=50,
                     help='GRU size per direction')
-parser.add_argument('--att', type=int, default=100,
+parser.add_argument('--att', type=positive, default=100,
                     help='attention size')
 parser.add_argument('--init', choices=['ppmi', 'random'], default='ppmi',
                     help='word vectors: SVD of the positive PMI of word '
@@ -79,9 +88,9 @@ parser.add_argument('--init', choices=['ppmi', 'random'], default='ppmi',
                     'or random N(0, 1)')
 parser.add_argument('--no-baseline', action='store_true',
                     help='skip TF-IDF + logistic regression')
-parser.add_argument('--synthetic-docs', type=int, default=1000,
+parser.add_argument('--synthetic-docs', type=positive, default=1000,
                     help='synthetic documents, all splits (70/10/20)')
-parser.add_argument('--synthetic-classes', type=int, default=4)
+parser.add_argument('--synthetic-classes', type=positive, default=4)
 parser.add_argument('--data-seed', type=int, default=0,
                     help='seed of the synthetic corpus')
 parser.add_argument('--device', default=None,
@@ -89,6 +98,14 @@ parser.add_argument('--device', default=None,
 parser.add_argument('--threads', type=int, default=1,
                     help='CPU threads (0 = PyTorch\'s choice)')
 args = parser.parse_args()
+if osp.exists(args.root) and not osp.isdir(args.root):
+    parser.error(f'--root {args.root!r} is a file; expected the dataset '
+                 f'folder (its raw/ holds the topic folders)')
+if not 0 <= args.dropout < 1:
+    parser.error(f'--dropout must be in [0, 1), got {args.dropout}')
+if args.synthetic_docs < 10 or args.synthetic_classes < 2:
+    parser.error('--synthetic-docs must be at least 10 and '
+                 '--synthetic-classes at least 2')
 
 if args.threads > 0:
     torch.set_num_threads(args.threads)

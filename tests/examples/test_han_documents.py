@@ -35,3 +35,15 @@ def test_synthetic_run_finds_the_planted_words(tmp_path):
     m = re.search(r'planted word in ([\d.]+) % .* would be: ([\d.]+) %', out)
     hit, chance = float(m.group(1)), float(m.group(2))
     assert hit >= 50.0 and hit >= 5 * chance, out
+
+
+@pytest.mark.parametrize('args,words', [
+    (['--epochs', '0'], 'argument --epochs: expected a positive integer'),
+    (['--root', __file__], 'is a file; expected the dataset folder'),
+])
+def test_bad_arguments_are_usage_errors(args, words):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, str(SCRIPT)] + args, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert words in proc.stderr
