@@ -37,13 +37,10 @@ def test_synthetic_run_finds_the_planted_words(tmp_path):
     assert hit >= 50.0 and hit >= 5 * chance, out
 
 
-@pytest.mark.parametrize('args,words', [
-    (['--epochs', '0'], 'argument --epochs: expected a positive integer'),
-    (['--root', __file__], 'is a file; expected the dataset folder'),
-])
-def test_bad_arguments_are_usage_errors(args, words):
+def test_bad_arguments_are_usage_errors():
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, str(SCRIPT)] + args, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, str(SCRIPT), '--epochs', '0'],
+                          env=env, capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 2, proc.stderr
-    assert words in proc.stderr
+    assert 'argument --epochs: expected a positive integer' in proc.stderr

@@ -77,7 +77,7 @@ def _num_documents(sentence_document: Tensor) -> int:
 def _check_sorted(who: str, name: str, index: Tensor, length: int,
                   bound: int, per: str) -> None:
     # An integer vector of `length` values in [0, bound), sorted.
-    check_labels(who, name, index, length, max(bound, 1), per=per)
+    check_labels(who, name, index, length, bound, per=per)
     if length > 1 and bool((index[1:] < index[:-1]).any()):
         raise ValueError(f"'{who}' expects '{name}' to be sorted")
 
