@@ -39,35 +39,13 @@ little more).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import torch
 
+from _timing import median_times
 from tgr.datasets.skeleton import NTU_LAYOUT
 from tgr.nn import AGCLSTM, SpatialGraphConv, skeleton_partition
-
-
-def _sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def median_times(fns, repeat, warmup=1, device=torch.device('cpu')):
-    # Interleaved, so that a slow phase of a shared machine hits all alike.
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
-            _sync(device)
-            t = time.perf_counter()
-            fn()
-            _sync(device)
-            ts.append(time.perf_counter() - t)
-    return [statistics.median(ts) for ts in times]
 
 
 class PerStepAGCLSTM(torch.nn.Module):
