@@ -55,29 +55,38 @@ class _ChildSumStep(LevelStep):
         return out, (io, u, f, tc, h_sum)
 
     def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
-                 params):
+                 params, out=None):
         w_iou, w_f = params
         io, u, f, tc, h_sum = saved
         d, n = w_f.size(0), xw.size(0)
         i, o = io[:, :d], io[:, d:]
-        h_k, c_k = src_state[:, :d], src_state[:, d:]
         gh, gc = grad[:, :d], grad[:, d:]
         gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
-        g_io = _sigmoid_backward(torch.cat([gc * u, gh * tc], dim=1), io)
-        g_iou = torch.cat([g_io, _tanh_backward(gc * i, u)], dim=1)
+        # Gradients of the gates' pre-activations [i, o, u | f], written
+        # into the engine's buffer for the level:
+        g_node = xw.new_empty(n, 4 * d) if out is None else out
+        g_iou, g_io = g_node[:, :3 * d], g_node[:, :2 * d]
+        torch.mul(gc, u, out=g_node[:, :d])
+        torch.mul(gh, tc, out=g_node[:, d:2 * d])
+        _sigmoid_backward_out(g_io, io, grad_input=g_io)
+        torch.mul(gc, i, out=g_node[:, 2 * d:3 * d])
+        _tanh_backward_out(g_node[:, 2 * d:3 * d], u,
+                           grad_input=g_node[:, 2 * d:3 * d])
         if f is None:  # leaves
-            return (torch.cat([g_iou, g_iou.new_zeros(n, d)], dim=1), None,
-                    None, [None, None])
+            g_node[:, 3 * d:].zero_()
+            return g_node, None, None, [None, None]
         gc_e = gc.index_select(0, dst_local)
         g_sum = (g_iou @ w_iou).index_select(0, dst_local)
         if aux:  # the mean: every child's share is weighted
             w = aux[0].unsqueeze(1)
             gc_e, g_sum = gc_e * w, g_sum * w
-        g_f = _sigmoid_backward(gc_e * c_k, f)
-        g_hk = torch.addmm(g_sum, g_f, w_f)
-        g_node = torch.cat([g_iou, scatter(g_f, dst_local, n)], dim=1)
-        g_src = torch.cat([g_hk, gc_e * f], dim=1)
-        return g_node, g_src, None, [(g_iou, h_sum), (g_f, h_k)]
+        g_f = _sigmoid_backward(gc_e * src_state[:, d:], f)
+        g_src = src_state.new_empty(src_state.shape)
+        torch.addmm(g_sum, g_f, w_f, out=g_src[:, :d])
+        torch.mul(gc_e, f, out=g_src[:, d:])
+        g_node[:, 3 * d:].zero_().index_add_(0, dst_local, g_f)
+        return g_node, g_src, None, [(g_iou, h_sum),
+                                     (g_f, src_state[:, :d])]
 
     # One-to-one runs (chains): node r of a level has exactly one child, node
     # r of the level before (for aggr='mean' its weight is 1), so the step is

@@ -82,8 +82,9 @@ class LevelStep:
     """
     #: Whether :meth:`run_forward` / :meth:`run_backward` exist.
     runs: bool = False
-    #: Whether :meth:`forward` takes :obj:`out`, the level's slice of the
-    #: engine's state buffer, and writes the states there (saving a copy).
+    #: Whether :meth:`forward` and :meth:`backward` take :obj:`out`, the
+    #: level's slice of the engine's state buffer (of the node inputs'
+    #: gradient buffer), and write their result there (saving a copy).
     writes_out: bool = False
 
     def forward(self, node_in: Tensor, src_state: Tensor, dst_local: Tensor,
@@ -209,7 +210,9 @@ class _LevelRecurrence(torch.autograd.Function):
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
         level_edges = sched.level_edges()
         grad = grad_states.clone()
-        grad_node = torch.zeros_like(node_in)
+        # Every level writes the rows of its nodes (no zero fill of a large
+        # fresh buffer, whose page faults cost more than the fill):
+        grad_node = torch.empty_like(node_in)
         grad_edge = torch.zeros_like(edge_in) if edge_in is not None else None
         grad_params: List[Optional[Tensor]] = [None] * len(leaves)
         deferred: List[List[tuple]] = [[] for _ in leaves]
@@ -232,12 +235,13 @@ class _LevelRecurrence(torch.autograd.Function):
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
             src_l, dst_l = level_edges[lvl]
             if manual:
+                kwargs = dict(out=grad_node[a:b]) if step.writes_out else {}
                 g_node, g_src, g_edge, g_par = step.backward(
                     record, grad[a:b], node_in[a:b],
                     states.index_select(0, src_l), dst_l,
                     edge_in[ea:eb] if edge_in is not None else None,
                     tuple(t[ea:eb] for t in ctx.aux) if ctx.aux else (),
-                    leaves)
+                    leaves, **kwargs)
             else:
                 out, ni, src_state, ei = record
                 inputs = [ni, src_state] + ([ei] if ei is not None else []) \
@@ -253,7 +257,9 @@ class _LevelRecurrence(torch.autograd.Function):
                 g_par = [None] * len(leaves)
                 for i, g in zip(want, grads[3 if ei is not None else 2:]):
                     g_par[i] = g
-            if g_node is not None:
+            if g_node is None:
+                grad_node[a:b].zero_()
+            elif g_node.data_ptr() != grad_node[a:b].data_ptr():
                 grad_node[a:b] = g_node
             if g_src is not None and eb > ea:
                 grad.index_add_(0, src_l, g_src)
@@ -270,6 +276,31 @@ class _LevelRecurrence(torch.autograd.Function):
             if grad_params[i] is None and ctx.needs_input_grad[6 + i]:
                 grad_params[i] = torch.zeros_like(p)
         return (None, None, None, None, grad_node, grad_edge, *grad_params)
+
+
+class _PermuteRows(torch.autograd.Function):
+    # x[perm] for a permutation perm, whose backward is the gather by the
+    # inverse permutation (index_select's backward would zero-fill a buffer
+    # and scatter into it).
+    @staticmethod
+    def forward(ctx, x, perm, inv):
+        ctx.save_for_backward(inv)
+        return x.index_select(0, perm)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (inv, ) = ctx.saved_tensors
+        return grad.index_select(0, inv), None, None
+
+
+def permute_rows(x: Tensor, perm: Tensor, inv: Tensor) -> Tensor:
+    r"""The rows of :obj:`x` permuted, :obj:`x[perm]`, with :obj:`inv` the
+    inverse permutation (:obj:`inv[perm] = arange`); differentiable, with a
+    gather as its backward."""
+    if not x.requires_grad:
+        return x.index_select(0, perm)
+    return _PermuteRows.apply(x, perm, inv)
 
 
 def _run_views(sched: LevelSchedule, first: int, last: int, node_in: Tensor,
@@ -359,10 +390,10 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      node_in.dtype)
         node_in = node_in.to(dtype)
         edge_in = edge_in.to(dtype) if edge_in is not None else None
-    node_pos = node_in.index_select(0, sched.perm)
+    node_pos = permute_rows(node_in, sched.perm, sched.rank)
     edge_pos = edge_in.index_select(0, sched.edge_perm) \
         if edge_in is not None else None
     aux_pos = tuple(t.index_select(0, sched.edge_perm) for t in aux)
     states = _LevelRecurrence.apply(step, sched, state_size, aux_pos,
                                     node_pos, edge_pos, *params)
-    return states.index_select(0, sched.rank)
+    return permute_rows(states, sched.rank, sched.perm)
