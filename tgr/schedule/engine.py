@@ -337,7 +337,8 @@ def _collect(g_par, grad_params, deferred) -> None:
 def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      state_size: int, params: Sequence[Tensor] = (),
                      edge_in: Optional[Tensor] = None,
-                     aux: Sequence[Tensor] = ()) -> Tensor:
+                     aux: Sequence[Tensor] = (),
+                     in_level_order: bool = False) -> Tensor:
     r"""Runs a recurrence over a DAG, one batched step per level, and returns
     the state of every node (in node order).
 
@@ -378,6 +379,11 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
             edges given to :func:`build_schedule`.
         aux (sequence of torch.Tensor): Per-edge tensors without gradient
             (e.g. child positions), in the original edge order.
+        in_level_order (bool, optional): If :obj:`True`, :obj:`node_in` is
+            already in the schedule's order (:obj:`node_in_orig[schedule.perm]`,
+            e.g. a projection of :obj:`x[schedule.perm]`: permuting the
+            narrower input is cheaper than permuting the projection).
+            (default: :obj:`False`)
 
     :rtype: :class:`torch.Tensor` of shape :math:`(|V|, S)`.
     """
@@ -390,7 +396,8 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      node_in.dtype)
         node_in = node_in.to(dtype)
         edge_in = edge_in.to(dtype) if edge_in is not None else None
-    node_pos = permute_rows(node_in, sched.perm, sched.rank)
+    node_pos = node_in if in_level_order else \
+        permute_rows(node_in, sched.perm, sched.rank)
     edge_pos = edge_in.index_select(0, sched.edge_perm) \
         if edge_in is not None else None
     aux_pos = tuple(t.index_select(0, sched.edge_perm) for t in aux)
