@@ -28,10 +28,10 @@ def median_time(fn, device: torch.device, repeat: int,
     return statistics.median(times)
 
 
-def median_times(fns, device: torch.device, repeat: int,
-                 warmup: int = 1) -> list:
+def median_times(fns, repeat: int, warmup: int = 1,
+                 device: torch.device = torch.device('cpu')) -> list:
     r"""Median wall times of every :obj:`fn()` of :obj:`fns` in seconds over
-    :obj:`repeat` rounds, the functions interleaved within each round so
+    :obj:`repeat` runs, after :obj:`warmup` untimed ones; interleaved, so
     that a slow phase of a shared machine hits all alike."""
     for fn in fns:
         for _ in range(warmup):

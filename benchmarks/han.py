@@ -103,9 +103,9 @@ def run(name, data, repeat, device):
             floor(x['paper'])
 
     train_times = median_times([train(ours), train(pyg), floor_train],
-                               device, repeat)
+                               repeat, device=device)
     infer_times = median_times([infer(ours), infer(pyg), floor_infer],
-                               device, repeat)
+                               repeat, device=device)
     num_edges = sum(e.size(1) for e in edge_index.values())
     print(f'\n{name}: {x["paper"].size(0):,} papers, {num_edges:,} edges '
           f'(PAP {edge_index["paper", "PAP", "paper"].size(1):,}, PLP '

@@ -5,9 +5,12 @@ from .reddit import RedditThreads, SyntheticRedditThreads
 from .ntu_rgbd import NTURGBD, from_stgcn_array
 from .msr_action3d import MSRAction3D
 from .synthetic_skeleton import SyntheticSkeletonActions
-from .acm3025 import ACM3025
 
 __all__ = ['SST', 'PythonCodeTrees', 'OGBCode2', 'from_ogb_code2',
            'RedditThreads', 'SyntheticRedditThreads',
            'NTURGBD', 'from_stgcn_array', 'MSRAction3D',
-           'SyntheticSkeletonActions', 'ACM3025']
+           'SyntheticSkeletonActions']
+from .bbc_news import BBCNews, DocumentData  # noqa: E402
+__all__ += ['BBCNews', 'DocumentData']
+from .acm3025 import ACM3025  # noqa: E402
+__all__ += ['ACM3025']

@@ -9,6 +9,7 @@ from .ptb import parse_ptb_tree, read_ptb_trees
 from .pushshift import parse_comment, read_pushshift
 from .python_ast import read_python_functions
 from .acm3025 import read_acm3025
+from .bbc import read_bbc, read_bbc_article
 
 __all__ = [
     'parse_ptb_tree',
@@ -21,4 +22,6 @@ __all__ = [
     'parse_comment',
     'read_python_functions',
     'read_acm3025',
+    'read_bbc',
+    'read_bbc_article',
 ]
