@@ -1,4 +1,4 @@
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 from torch_geometric.data import HeteroData
 from torch_geometric.data.datapipes import functional_transform
