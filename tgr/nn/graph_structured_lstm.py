@@ -9,6 +9,7 @@ from ..schedule import (LevelSchedule, LevelStep, build_schedule,
                         check_edge_index, check_single_parent,
                         parent_sibling_dependencies, propagate_levels,
                         sibling_order)
+from ..schedule.engine import permute_rows
 from ..schedule.orders import check_siblings
 from ..utils import scatter
 from ._checks import (check_channels, check_node_features, input_channels,
@@ -236,9 +237,13 @@ class GraphStructuredLSTM(MessagePassing):
     def _direction(self, k: int, x: Tensor, sched: LevelSchedule,
                    rel: Tensor) -> Tuple[Tensor, Tensor]:
         d = self.out_channels
+        # The hoisted projection, in the schedule's order (permuting x is
+        # cheaper than permuting its 5d-wide projection):
+        xw = self.lin[k](permute_rows(x, sched.perm, sched.rank))
         state = propagate_levels(
-            _gs_step, sched, self.lin[k](x), 2 * d,
-            params=(self.lin_rec[k].weight, self.init_state[k]), aux=(rel, ))
+            _gs_step, sched, xw, 2 * d,
+            params=(self.lin_rec[k].weight, self.init_state[k]), aux=(rel, ),
+            in_level_order=True)
         return state[:, :d], state[:, d:]
 
     def __repr__(self) -> str:
