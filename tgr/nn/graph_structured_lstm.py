@@ -16,6 +16,7 @@ from ._checks import (check_channels, check_node_features, input_channels,
                       message_passing_kwargs)
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh_backward as _tanh_backward
+from ._functional import tanh as _tanh
 
 
 
@@ -38,9 +39,9 @@ class _GSStep(LevelStep):
         pre = torch.addmm(xw, h_in, w_rec.t())
         gates = torch.sigmoid(pre[:, :4 * d])
         i, f, g, o = gates.split(d, dim=1)
-        c_tilde = torch.tanh(pre[:, 4 * d:])
+        c_tilde = _tanh(pre[:, 4 * d:])
         c = f * c_p + g * c_pi + i * c_tilde
-        tc = torch.tanh(c)
+        tc = _tanh(c)
         h = o * tc
         saved = (gates, c_tilde, tc, h_in, c_pi, c_p, slot, rel)
         return torch.cat([h, c], dim=1), saved
