@@ -84,6 +84,14 @@ def parse_args(argv=None):
                         help='channels per head')
     parser.add_argument('--heads', type=int, default=8)
     parser.add_argument('--dropout', type=float, default=0.6)
+    parser.add_argument('--projection', choices=['type', 'metapath'],
+                        default='type',
+                        help="tgr's HAN: one projection per node type (the "
+                        "paper) or per meta-path (the paper's code, DGL)")
+    parser.add_argument('--init', choices=['glorot', 'dgl'], default='glorot',
+                        help="tgr's HAN: the layer's initialisation, or "
+                        "DGL's GATConv one (Xavier-normal, gain sqrt(2), "
+                        "for the projections and attention vectors)")
     parser.add_argument('--knn-repeats', type=int, default=10)
     parser.add_argument('--synthetic-papers', type=int, default=600)
     parser.add_argument('--threads', type=int, default=None)
@@ -185,7 +193,7 @@ class Net(torch.nn.Module):
         width = args.heads * args.hidden
         if kind == 'tgr':
             self.conv = HAN(-1, args.hidden, metadata, heads=args.heads,
-                            dropout=args.dropout)
+                            dropout=args.dropout, projection=args.projection)
         else:
             self.conv = HANConv(-1, width, metadata, heads=args.heads,
                                 dropout=args.dropout)
@@ -195,6 +203,17 @@ class Net(torch.nn.Module):
         out, beta = self.conv(x_dict, edge_index_dict,
                               return_semantic_attention_weights=True)
         return self.lin(out[target]), out[target], beta[target]
+
+
+def dgl_init(conv: HAN):
+    r"""DGL's :class:`GATConv` initialisation: Xavier-normal with the gain of
+    ReLU (:math:`\sqrt{2}`) for the projections and attention vectors."""
+    gain = torch.nn.init.calculate_gain('relu')
+    for module in conv.proj.modules():
+        if hasattr(module, 'weight'):
+            torch.nn.init.xavier_normal_(module.weight, gain=gain)
+    for att in list(conv.att_src.values()) + list(conv.att_dst.values()):
+        torch.nn.init.xavier_normal_(att, gain=gain)
 
 
 def train(model, optimizer, graph, target) -> float:
@@ -252,6 +271,8 @@ def run(kind, graph, metadata, target, num_classes, seed, args, device):
     model = Net(kind, metadata, num_classes, args).to(device)
     with torch.no_grad():  # materialise the lazy layers
         model(graph.x_dict, graph.edge_index_dict, target)
+    if kind == 'tgr' and args.init == 'dgl':
+        dgl_init(model.conv)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
                                  weight_decay=args.weight_decay)
     best = {'val_loss': float('inf'), 'val_acc': -1.0}
@@ -311,6 +332,9 @@ def main(argv=None):
           f'meta-paths {names}, seeds {args.seed}..'
           f'{args.seed + args.runs - 1}, {device}, '
           f'{torch.get_num_threads()} thread(s)')
+    if 'tgr' in kinds:
+        print(f"tgr.nn.HAN: projection={args.projection!r}, "
+              f"init {args.init}")
     results = {}
     for kind in kinds:
         graph, metadata = graphs[kind]

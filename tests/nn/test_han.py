@@ -57,16 +57,21 @@ def make(metapaths=METAPATHS, heads=3, out_channels=4, seed=12345, **kw):
     kw.setdefault('dropout', 0.0)
     layer = HAN(CHANNELS, out_channels, (list(SIZES), metapaths), heads=heads,
                 semantic_channels=6, **kw)
+    if layer.bias is not None:  # zeros at first: make them count
+        for b in layer.bias.values():
+            torch.nn.init.normal_(b)
     return layer.double().eval()
 
 
 def dense_reference(layer, x_dict, edge_index_dict, beta_dict=None):
     # The equations of the docstring with dense matrices, in float64.
     H, C = layer.heads, layer.out_channels
-    h = {t: layer.proj[t](x_dict[t]).view(-1, H, C) for t in layer.proj}
     zs, alphas = {}, {}
     for key, edge_type, _ in layer.metapaths:
         s, d = edge_type[0], edge_type[-1]
+        # M_type(j) h_j, or M_Phi h_j with projection='metapath':
+        proj = layer.proj if layer.projection == 'type' else layer.proj[key]
+        h = {t: proj[t](x_dict[t]).view(-1, H, C) for t in (s, d)}
         n_s, n_d = h[s].size(0), h[d].size(0)
         adj = torch.zeros(n_d, n_s, dtype=torch.bool)
         src, dst = edge_index_dict[edge_type]
@@ -84,7 +89,8 @@ def dense_reference(layer, x_dict, edge_index_dict, beta_dict=None):
             e = e.masked_fill(~adj, float('-inf'))
             alpha = torch.softmax(e, dim=1).nan_to_num(0.0)  # no neighbour
             alpha_k.append(alpha)
-            heads.append(F.elu(alpha @ h[s][:, k]))
+            b = 0 if layer.bias is None else layer.bias[key].view(H, C)[k]
+            heads.append(F.elu(alpha @ h[s][:, k] + b))
         zs.setdefault(d, []).append(torch.cat(heads, dim=1))
         alphas[edge_type] = torch.stack(alpha_k, dim=-1)  # (N_d, N_s, H)
     out, betas = {}, {}
@@ -104,9 +110,12 @@ def dense_reference(layer, x_dict, edge_index_dict, beta_dict=None):
 
 @pytest.mark.parametrize('add_self_loops', [True, False])
 @pytest.mark.parametrize('bias', [True, False])
-def test_matches_dense_reference_values_and_gradients(add_self_loops, bias):
+@pytest.mark.parametrize('projection', ['type', 'metapath'])
+def test_matches_dense_reference_values_and_gradients(add_self_loops, bias,
+                                                      projection):
     data = hetero_graph()
-    layer = make(add_self_loops=add_self_loops, bias=bias)
+    layer = make(add_self_loops=add_self_loops, bias=bias,
+                 projection=projection)
     x_dict = {t: x.clone().requires_grad_() for t, x in data.x_dict.items()}
     out, beta = layer(x_dict, data.edge_index_dict, True)
     ref, ref_beta, _ = dense_reference(layer, x_dict, data.edge_index_dict)
@@ -162,16 +171,81 @@ def test_sparse_aggregation_equals_gathered_messages():
 
 def test_one_metapath_one_head_is_gat():
     data = hetero_graph()
-    layer = make([PAP], heads=1, bias=False)
-    gat = GATConv(CHANNELS['paper'], 4, heads=1, bias=False).double()
+    layer = make([PAP], heads=1)
+    gat = GATConv(CHANNELS['paper'], 4, heads=1).double()
     with torch.no_grad():
         gat.lin.weight.copy_(layer.proj['paper'].weight)
+        gat.bias.copy_(layer.bias['paper__pap__paper'])
         gat.att_src.copy_(layer.att_src['paper__pap__paper'])
         gat.att_dst.copy_(layer.att_dst['paper__pap__paper'])
     x, edge_index = data['paper'].x, data[PAP].edge_index
     out, beta = layer({'paper': x}, {PAP: edge_index}, True)
     torch.testing.assert_close(out['paper'], F.elu(gat(x, edge_index)))
     assert beta['paper'].tolist() == [1.0]
+
+
+def test_metapath_projection_is_a_gatconv_per_metapath():
+    # DGL's HAN example: one GATConv per meta-path (bipartite ones with
+    # their own source and destination projections), an ELU, then the
+    # semantic attention over the meta-paths that end at a type.
+    data = hetero_graph()
+    layer = make(projection='metapath')
+    out, beta = layer(data.x_dict, data.edge_index_dict, True)
+    zs = {}
+    for key, (s, rel, d), _ in layer.metapaths:
+        proj = layer.proj[key]
+        gat = GATConv((CHANNELS[s], CHANNELS[d]) if s != d else CHANNELS[s],
+                      4, heads=3, add_self_loops=s == d).double()
+        with torch.no_grad():
+            if s == d:
+                gat.lin.weight.copy_(proj[s].weight)
+            else:
+                gat.lin_src.weight.copy_(proj[s].weight)
+                gat.lin_dst.weight.copy_(proj[d].weight)
+            gat.bias.copy_(layer.bias[key])
+            gat.att_src.copy_(layer.att_src[key])
+            gat.att_dst.copy_(layer.att_dst[key])
+        x = data[s].x if s == d else (data[s].x, data[d].x)
+        zs.setdefault(d, []).append(F.elu(gat(
+            x, data[s, rel, d].edge_index, size=(SIZES[s], SIZES[d]))))
+    for t, z in zs.items():
+        z = torch.stack(z)
+        w = (torch.tanh(layer.k_lin(z)) * layer.q).sum(-1).mean(-1)
+        ref_beta = torch.softmax(w, dim=0)
+        torch.testing.assert_close(beta[t], ref_beta)
+        torch.testing.assert_close(out[t], (ref_beta[:, None, None] *
+                                            z).sum(0))
+    # One projection matrix per meta-path (two for bipartite ones):
+    assert [(key, list(proj)) for key, proj in layer.proj.items()] == [
+        ('paper__pap__paper', ['paper']), ('paper__psp__paper', ['paper']),
+        ('author__writes__paper', ['author', 'paper']),
+        ('paper__written_by__author', ['paper', 'author'])]
+
+
+@pytest.mark.parametrize('projection', ['type', 'metapath'])
+def test_input_dropout_per_type_or_per_metapath(projection):
+    # Two meta-paths over the same graph with the same parameters: their
+    # coefficients (returned before attention dropout) see the same dropped
+    # inputs with one projection per type, independent ones per meta-path.
+    data = hetero_graph()
+    twin = ('paper', 'pap2', 'paper')
+    edge_index_dict = {PAP: data[PAP].edge_index,
+                       twin: data[PAP].edge_index}
+    layer = HAN(CHANNELS, 4, (['paper'], [PAP, twin]), heads=2,
+                projection=projection, dropout=0.5).double()
+    keys = ['paper__pap__paper', 'paper__pap2__paper']
+    with torch.no_grad():
+        for params in (layer.att_src, layer.att_dst, layer.bias):
+            params[keys[1]].copy_(params[keys[0]])
+    if projection == 'metapath':
+        layer.proj[keys[1]].load_state_dict(layer.proj[keys[0]].state_dict())
+    alpha = layer(data.x_dict, edge_index_dict,
+                  return_attention_weights=True)[1]
+    same = torch.allclose(alpha[PAP][1], alpha[twin][1])
+    assert same == (projection == 'type')
+    alpha = layer.eval()(data.x_dict, edge_index_dict,
+                         return_attention_weights=True)[1]
+    torch.testing.assert_close(alpha[PAP][1], alpha[twin][1])
 
 
 def test_alpha_sums_to_one_per_node_and_beta_per_type():
@@ -373,24 +447,29 @@ def test_empty_and_lonely_nodes():
                        for et in METAPATHS}
     out, beta = layer(x_dict, edge_index_dict, True)
     assert out['paper'].shape == (0, 12) and out['author'].shape == (1, 12)
-    # An author without papers aggregates nothing: ELU(0) = 0.
-    assert torch.equal(out['author'], torch.zeros(1, 12).double())
+    # An author without papers aggregates nothing: ELU(b), as GATConv.
+    torch.testing.assert_close(
+        out['author'][0], F.elu(layer.bias['paper__written_by__author']))
     torch.testing.assert_close(beta['paper'],
                                torch.full((3, ), 1 / 3).double())
 
 
-def test_lazy_initialization_and_state_dict_round_trip():
+@pytest.mark.parametrize('projection', ['type', 'metapath'])
+def test_lazy_initialization_and_state_dict_round_trip(projection):
     data = hetero_graph()
     torch.manual_seed(0)
     layer = HAN(-1, 4, data.metadata()[:1] + ([PAP, AP], ), heads=2,
-                dropout=0.0).double()
+                dropout=0.0, projection=projection).double()
     out = layer(data.x_dict, data.edge_index_dict)['paper']
-    assert layer.proj['paper'].weight.shape == (8, 5)
+    proj = layer.proj if projection == 'type' else layer.proj[
+        'author__writes__paper']
+    assert proj['paper'].weight.shape == (8, 5)
+    assert proj['author'].weight.shape == (8, 4)
     buffer = io.BytesIO()
     torch.save(layer.state_dict(), buffer)
     buffer.seek(0)
     other = HAN({'paper': 5, 'author': 4}, 4, (list(SIZES), [PAP, AP]),
-                heads=2, dropout=0.0).double()
+                heads=2, dropout=0.0, projection=projection).double()
     other.load_state_dict(torch.load(buffer))
     torch.testing.assert_close(other(data.x_dict,
                                      data.edge_index_dict)['paper'], out)
@@ -405,11 +484,12 @@ def test_lazy_initialization_and_state_dict_round_trip():
 
 
 @pytest.mark.parametrize('backend', ['aot_eager'])
-def test_torch_compile_equals_eager(backend):
+@pytest.mark.parametrize('projection', ['type', 'metapath'])
+def test_torch_compile_equals_eager(backend, projection):
     # aot_eager traces the layer (custom ops through their fake kernels) and
     # its backward as inductor does, without inductor's slow code generation.
     data = hetero_graph(dtype=torch.float)
-    layer = make().float()
+    layer = make(projection=projection).float()
     compiled = torch.compile(layer, backend=backend)
     x_dict = {t: x.requires_grad_() for t, x in data.x_dict.items()}
     for fn in (layer, compiled):
@@ -425,9 +505,10 @@ def test_torch_compile_equals_eager(backend):
         torch.testing.assert_close(g, r)
 
 
-def test_bf16_autocast_forward_backward():
+@pytest.mark.parametrize('projection', ['type', 'metapath'])
+def test_bf16_autocast_forward_backward(projection):
     data = hetero_graph(dtype=torch.float)
-    layer = make().float()
+    layer = make(projection=projection).float()
     ref = layer(data.x_dict, data.edge_index_dict)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         out = layer(data.x_dict, data.edge_index_dict)
@@ -447,6 +528,8 @@ def test_repr():
                           "'written_by'])")
     assert str(HAN(-1, 8, (['paper'], SEQUENCES[:1]))) == (
         "HAN(-1, 8, heads=8, metapaths=['paper_subject_paper'])")
+    assert str(HAN(-1, 8, (['paper'], [PAP]), projection='metapath')) == (
+        "HAN(-1, 8, heads=8, metapaths=['pap'], projection='metapath')")
 
 
 def test_errors():
@@ -465,6 +548,9 @@ def test_errors():
         HAN(-1, 4, (nodes, [PAP]), heads=0)
     with pytest.raises(ValueError, match='twice'):
         HAN(-1, 4, (nodes, [PAP, PAP]))
+    with pytest.raises(ValueError, match="'HAN' expects 'projection' to be "
+                       "'type' or 'metapath' \\(got 'node'\\)"):
+        HAN(-1, 4, (nodes, [PAP]), projection='node')
     # Unknown edge types, at the first call:
     layer = HAN(-1, 4, (nodes, [('paper', 'cites', 'paper')]))
     with pytest.raises(ValueError, match=r"found no edge type \('paper', "

@@ -179,7 +179,7 @@ class HAN(MessagePassing):
 
         \mathbf{z}^{\Phi}_i &= \big\Vert_{k=1}^{K} \mathrm{ELU}\left(
         \sum_{j \in \mathcal{N}^{\Phi}_i} \alpha^{\Phi,k}_{ij}
-        \mathbf{h}'^{k}_j\right)
+        \mathbf{h}'^{k}_j + \mathbf{b}^{k}_{\Phi}\right)
 
         w_{\Phi} &= \frac{1}{|\mathcal{V}_T|} \sum_{i \in \mathcal{V}_T}
         \mathbf{q}^{\top} \tanh(\mathbf{W} \mathbf{z}^{\Phi}_i + \mathbf{b}),
@@ -207,12 +207,30 @@ class HAN(MessagePassing):
         semantic scores per node; this layer follows the paper's Eq. 7, an
         average over the nodes of :math:`T`. That code, and DGL's example
         after it, also project the features once per meta-path (one
-        :class:`GATConv` each); this layer follows the paper's text, one
-        projection :math:`\mathbf{M}_{\tau}` per node type shared by its
-        meta-paths. A bias of the projection
-        (:obj:`bias=True`) equals a bias added before the ELU: the
-        coefficients sum to one and the attention logits of one node shift
-        by the same amount for every neighbour.
+        :class:`GATConv` each); by default this layer follows the paper's
+        text, one projection :math:`\mathbf{M}_{\tau}` per node type shared
+        by its meta-paths, and :obj:`projection='metapath'` gives every
+        meta-path its own (see below). The bias (:obj:`bias=True`) is
+        :class:`~torch_geometric.nn.conv.GATConv`'s, as in both codes: one
+        per meta-path, added to the weighted sum before the ELU, outside the
+        projection (a bias of the projection would enter the attention
+        logits inside the LeakyReLU, and would be scaled by the kept
+        coefficients under dropout).
+
+    .. note::
+
+        **Projections.** With :obj:`projection='metapath'`, the departure
+        that the paper's code and DGL's HAN example make, every meta-path
+        :math:`\Phi` from :math:`S` to :math:`T` has its own projection,
+        :math:`\mathbf{h}'^{\Phi}_j = \mathbf{M}_{\Phi} \mathbf{h}_j`
+        (and :math:`\mathbf{M}'_{\Phi}` for the destinations in the
+        attention logits when :math:`T \neq S`, as
+        :class:`~torch_geometric.nn.conv.GATConv` has for bipartite
+        graphs), in place of :math:`\mathbf{h}'_j` in the equations above,
+        and its own dropout of the input features: each meta-path is then a
+        :class:`~torch_geometric.nn.conv.GATConv` followed by an ELU, and the
+        layer has one projection matrix per meta-path instead of one per
+        node type.
 
     .. note::
 
@@ -268,8 +286,13 @@ class HAN(MessagePassing):
             self loops to meta-paths that start and end at the same node type
             (given ones are removed and one per node added otherwise).
             (default: :obj:`True`)
-        bias (bool, optional): If set to :obj:`False`, the type-specific
-            projection has no bias. (default: :obj:`True`)
+        bias (bool, optional): If set to :obj:`False`, the layer will not
+            learn the biases :math:`\mathbf{b}_{\Phi}`. (default:
+            :obj:`True`)
+        projection (str, optional): :obj:`'type'` for one projection per
+            node type, shared by its meta-paths (the paper), or
+            :obj:`'metapath'` for one per meta-path (the paper's code and
+            DGL's example; see above). (default: :obj:`'type'`)
         **kwargs (optional): Additional arguments of
             :class:`torch_geometric.nn.conv.MessagePassing` (not :obj:`aggr`,
             :obj:`node_dim` and :obj:`flow`, which the layer fixes).
@@ -293,6 +316,7 @@ class HAN(MessagePassing):
         semantic_channels: int = 128,
         add_self_loops: bool = True,
         bias: bool = True,
+        projection: str = 'type',
         **kwargs,
     ):
         who = self.__class__.__name__
@@ -312,6 +336,9 @@ class HAN(MessagePassing):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"'{who}' expects 'dropout' in [0, 1) (got "
                              f"{dropout!r})")
+        if projection not in ('type', 'metapath'):
+            raise ValueError(f"'{who}' expects 'projection' to be 'type' or "
+                             f"'metapath' (got {projection!r})")
         if not (isinstance(metadata, (tuple, list)) and len(metadata) == 2):
             raise TypeError(f"'{who}' expects 'metadata' to be a pair "
                             f"(node_types, metapaths), as "
@@ -348,13 +375,23 @@ class HAN(MessagePassing):
         self.negative_slope = negative_slope
         self.semantic_channels = semantic_channels
         self.add_self_loops = add_self_loops
+        self.projection = projection
         self.metadata = (node_types, metapaths)
+        self._ends = ends
 
-        self.proj = nn.ModuleDict({
-            t: Linear(in_channels[t], heads * out_channels, bias=bias,
-                      weight_initializer='glorot')
-            for t in ends
-        })
+        def linear(node_type: str) -> Linear:
+            return Linear(in_channels[node_type], heads * out_channels,
+                          bias=False, weight_initializer='glorot')
+
+        if projection == 'type':  # proj[node_type]
+            self.proj = nn.ModuleDict({t: linear(t) for t in ends})
+        else:  # proj[metapath][node_type], as a GATConv per meta-path
+            self.proj = nn.ModuleDict({
+                key: nn.ModuleDict({
+                    t: linear(t) for t in dict.fromkeys((et[0], et[-1]))
+                })
+                for key, et, _ in self.metapaths
+            })
         self.att_src = nn.ParameterDict()
         self.att_dst = nn.ParameterDict()
         for key, _, _ in self.metapaths:
@@ -362,6 +399,13 @@ class HAN(MessagePassing):
                                                          out_channels))
             self.att_dst[key] = nn.Parameter(torch.empty(1, heads,
                                                          out_channels))
+        if bias:
+            self.bias = nn.ParameterDict({
+                key: nn.Parameter(torch.empty(heads * out_channels))
+                for key, _, _ in self.metapaths
+            })
+        else:
+            self.register_parameter('bias', None)
         self.k_lin = nn.Linear(heads * out_channels, semantic_channels)
         self.q = nn.Parameter(torch.empty(1, semantic_channels))
         self._cache: Dict[str, tuple] = {}
@@ -370,10 +414,14 @@ class HAN(MessagePassing):
 
     def reset_parameters(self):
         super().reset_parameters()
-        for lin in self.proj.values():
-            lin.reset_parameters()
+        for lin in self.proj.modules():
+            if isinstance(lin, Linear):
+                lin.reset_parameters()
         glorot(self.att_src)
         glorot(self.att_dst)
+        if self.bias is not None:
+            for b in self.bias.values():
+                nn.init.zeros_(b)
         self.k_lin.reset_parameters()
         glorot(self.q)
 
@@ -419,7 +467,7 @@ class HAN(MessagePassing):
             raise TypeError(f"'{who}' expects 'x_dict' and "
                             f"'edge_index_dict' to be dictionaries")
         H, C = self.heads, self.out_channels
-        for node_type in self.proj:
+        for node_type in self._ends:
             if node_type not in x_dict:
                 raise ValueError(f"'{who}' expects features of node type "
                                  f"'{node_type}' in 'x_dict', where a "
@@ -431,21 +479,29 @@ class HAN(MessagePassing):
         # torch.compile does not trace):
         graphs = self._graphs(edge_index_dict, num_nodes)
 
-        h_dict: Dict[str, Tensor] = {}
-        for node_type, lin in self.proj.items():
-            x = x_dict[node_type]
+        for node_type in self._ends:
             channels = self.in_channels[node_type]
-            check_node_features(who, x, shape=f"(num_nodes, "
+            check_node_features(who, x_dict[node_type], shape=f"(num_nodes, "
                                 f"{channels if channels > 0 else 'F'}) "
                                 f"for node type '{node_type}'",
                                 channels=channels if channels > 0 else None)
-            x = F.dropout(x, p=self.dropout, training=self.training)
-            h_dict[node_type] = lin(x).view(-1, H, C)
+        h_dict: Dict[str, Tensor] = {}
+        if self.projection == 'type':  # one projection (and dropout) per type
+            for node_type, lin in self.proj.items():
+                x = F.dropout(x_dict[node_type], p=self.dropout,
+                              training=self.training)
+                h_dict[node_type] = lin(x).view(-1, H, C)
 
         outs: Dict[str, List[Tensor]] = {}
         alpha_dict = {}
         for (key, edge_type, _), graph in zip(self.metapaths, graphs):
             src_type, dst_type = edge_type[0], edge_type[-1]
+            if self.projection == 'metapath':  # each its own, as GATConv
+                h_dict = {
+                    t: lin(F.dropout(x_dict[t], p=self.dropout,
+                                     training=self.training)).view(-1, H, C)
+                    for t, lin in self.proj[key].items()
+                }
             h_src, h_dst = h_dict[src_type], h_dict[dst_type]
             s_src = (h_src * self.att_src[key]).sum(dim=-1)  # (N_src, H)
             s_dst = (h_dst * self.att_dst[key]).sum(dim=-1)  # (N_dst, H)
@@ -455,8 +511,10 @@ class HAN(MessagePassing):
                 alpha_dict[edge_type] = (graph.edge_index, alpha)
             alpha = F.dropout(alpha, p=self.dropout, training=self.training)
             out = self.propagate(graph.edge_index, alpha=alpha, h_src=h_src,
-                                 graph=graph, size=graph.size)
-            outs.setdefault(dst_type, []).append(F.elu(out).view(-1, H * C))
+                                 graph=graph, size=graph.size).view(-1, H * C)
+            if self.bias is not None:
+                out = out + self.bias[key]
+            outs.setdefault(dst_type, []).append(F.elu(out))
 
         out_dict: Dict[str, Optional[Tensor]] = {t: None for t in x_dict}
         beta_dict: Dict[str, Optional[Tensor]] = {t: None for t in x_dict}
@@ -582,7 +640,10 @@ class HAN(MessagePassing):
         channels = set(self.in_channels.values())
         in_channels = (channels.pop() if len(channels) == 1 else
                        self.in_channels)
+        projection = ('' if self.projection == 'type' else
+                      f', projection={self.projection!r}')
         return (f'{self.__class__.__name__}({in_channels}, '
                 f'{self.out_channels}, heads={self.heads}, '
-                f'metapaths={[mp[1][1] for mp in self.metapaths]})')
+                f'metapaths={[mp[1][1] for mp in self.metapaths]}'
+                f'{projection})')
 
