@@ -10,7 +10,7 @@ from torch_geometric.data import Batch
 from tgr.nn import (AGCLSTM, AGCLSTMCell, ChildSumTreeLSTM,
                     GraphStructuredLSTM, NAryTreeLSTM, PartAwareLSTM,
                     SpatialGraphConv, skeleton_partition)
-from tgr.nn.models import AGCLSTMNet
+from tgr.nn.models import AGCLSTMJointPartNet, AGCLSTMNet
 from tgr.schedule import build_schedule
 from tgr.testing import chain, random_forest, random_skeleton
 
@@ -54,6 +54,10 @@ FAMILIES = {
                                             num_joints=20), None),
     'AGCLSTMNet': (lambda: AGCLSTMNet(3, 4, hidden_channels=8,
                                       pool_size=2), None),
+    # Three parts per sample on a path, the first the centre (_parts).
+    'AGCLSTMJointPartNet': (lambda: AGCLSTMJointPartNet(
+        3, 4, torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 0,
+        hidden_channels=8), None),
 }
 
 
@@ -71,6 +75,8 @@ def _call(name, module, n, seed):
     if name == 'PartAwareLSTM':
         part, joint = _parts(b)
         return module(b.x, part, b.batch, joint)
+    if name == 'AGCLSTMJointPartNet':
+        return module(b.x, b.edge_index, b.partition, _parts(b)[0], b.batch)
     return module(b.x, b.edge_index, b.partition, b.batch)
 
 
@@ -204,7 +210,9 @@ def test_spatial_graph_conv_arguments():
     lambda v: GraphStructuredLSTM(5, v), lambda v: SpatialGraphConv(3, v),
     lambda v: AGCLSTMCell(3, v), lambda v: AGCLSTM(3, v),
     lambda v: PartAwareLSTM(3, v, 3, 20),
-    lambda v: AGCLSTMNet(3, 4, hidden_channels=v)])
+    lambda v: AGCLSTMNet(3, 4, hidden_channels=v),
+    lambda v: AGCLSTMJointPartNet(3, 4, torch.tensor([[0], [1]]), 0,
+                                  hidden_channels=v)])
 @pytest.mark.parametrize('value', [0, -3, 2.5, True])
 def test_bad_sizes_are_refused(make, value):
     with pytest.raises(ValueError, match='to be (a positive integer|an '
@@ -226,7 +234,9 @@ def test_wrong_number_of_channels_names_the_layer(name):
                 'AGCLSTMCell': (b.x[:, 0], b.edge_index, b.partition),
                 'AGCLSTM': (b.x, b.edge_index, b.partition),
                 'PartAwareLSTM': (b.x, part, b.batch, joint),
-                'AGCLSTMNet': (b.x, b.edge_index, b.partition)}[name]
+                'AGCLSTMNet': (b.x, b.edge_index, b.partition),
+                'AGCLSTMJointPartNet': (b.x, b.edge_index, b.partition,
+                                        part)}[name]
     cls = name.split('-')[0]
     with pytest.raises(ValueError, match=f"'{cls}' expects 'x' of shape .*"
                        r"input channels|'{cls}' expects 'x' of shape"):

@@ -116,9 +116,10 @@ class AGCLSTMJointPartNet(torch.nn.Module):
         try:
             partition = skeleton_partition(part_edge_index, part_center,
                                            num_parts)
-        except ValueError as error:  # a part that no centre part reaches
+        except ValueError as error:  # parts joined, but not to a centre
             raise ValueError(f"'{who}' expects a part graph in which every "
-                             f"part reaches a centre part ({error})") from None
+                             f"part with an edge reaches a centre part "
+                             f"({error})") from None
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.num_parts = num_parts
