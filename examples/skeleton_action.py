@@ -620,10 +620,10 @@ def labels(loader) -> Tensor:
 
 class RunResult(NamedTuple):
     # Per head: the test probabilities (this rank's share) at the chosen
-    # epoch, the test accuracy there, the epoch and the validation accuracy.
+    # epoch, the test accuracy there and after the last epoch.
     prob: Dict[str, Tensor]
     acc: Dict[str, float]
-    epoch: Dict[str, int]
+    last_acc: Dict[str, float]
     test_y: Tensor
     module: torch.nn.Module
 
@@ -724,16 +724,22 @@ def run(task: Task, seed: int, first: bool) -> RunResult:
             f'{"/".join(val_txt) or "-"}, Test: {test_txt}, '
             f'Time: {times[-1]:.1f}s (train {train_time:.1f}s)')
     per_epoch = sum(times) / max(len(times), 1)
+    # For comparison (not a selection): the test accuracy after the last
+    # epoch.
+    last_acc = dict(test_acc)
+    if has_val:
+        prob = predict(model, module, test_loader, task.num_classes)
+        last_acc = {h: score(prob[h], test_y)[0] for h in HEADS}
     for head in HEADS:
         (val_acc, _), epoch = best[head]
-        at = (f'the best validation epoch {epoch} (val {val_acc:.4f})'
-              if has_val else f'the last epoch {epoch} (no validation)')
+        at = (f'the best validation epoch {epoch} (val {val_acc:.4f}); '
+              f'{last_acc[head]:.4f} at the last epoch' if has_val else
+              f'the last epoch {epoch} (no validation)')
         what = '' if head == args.model else f' [{head}]'
         log(f'{args.dataset} {task.name} {args.model}{what} (seed {seed}): '
             f'test accuracy {test_acc[head]:.4f} at {at}; '
             f'{per_epoch:.1f}s/epoch')
-    return RunResult(test_prob, test_acc,
-                     {h: best[h][1] for h in HEADS}, test_y, module)
+    return RunResult(test_prob, test_acc, last_acc, test_y, module)
 
 
 def mean_std(values: List[float]) -> str:
@@ -748,6 +754,7 @@ start = time.perf_counter()
 # Per head and task name: the accuracies of all runs (over subject splits and
 # seeds) and the accuracy of every split's ensemble of seeds.
 accs: Dict[str, Dict[str, List[float]]] = {h: {} for h in HEADS}
+last_accs: Dict[str, Dict[str, List[float]]] = {h: {} for h in HEADS}
 ensembles: Dict[str, Dict[str, List[float]]] = {h: {} for h in HEADS}
 module = None
 for t, task in enumerate(tasks):
@@ -757,6 +764,8 @@ for t, task in enumerate(tasks):
         module = result.module
         for head in HEADS:
             accs[head].setdefault(task.name, []).append(result.acc[head])
+            last_accs[head].setdefault(task.name, []).append(
+                result.last_acc[head])
             p = result.prob[head]
             prob_sum[head] = p if head not in prob_sum else \
                 prob_sum[head] + p
@@ -799,13 +808,21 @@ if len(tasks) > 1:
         means = [sum(accs[head][n]) / len(accs[head][n]) for n in names]
         ens = [sum(ensembles[head][n]) / len(ensembles[head][n])
                for n in names]
-        log(f'{args.dataset} {args.protocol} {args.model} [{head}]: ' +
+        what = '' if head == args.model else f' [{head}]'
+        log(f'{args.dataset} {args.protocol} {args.model}{what}: ' +
             ', '.join(f'{n} {mean_std(accs[head][n])}' for n in names) +
             f'; average {sum(means) / len(means):.4f}' +
             (f'; ensembles of the seeds: ' +
              ', '.join(f'{n} {e:.4f}' for n, e in zip(names, ens)) +
              f', average {sum(ens) / len(ens):.4f}'
              if args.runs > 1 else ''))
+        if args.dataset != 'msr' or args.val_subjects > 0:
+            last = [sum(last_accs[head][n]) / len(last_accs[head][n])
+                    for n in names]
+            log(f'  (for comparison, after the last epoch instead: ' +
+                ', '.join(f'{n} {mean_std(last_accs[head][n])}'
+                          for n in names) +
+                f'; average {sum(last) / len(last):.4f})')
 log(f'total {time.perf_counter() - start:.0f}s')
 
 if args.save is not None and (main or '{rank}' in args.save):
