@@ -91,20 +91,19 @@ SHARED = {
 SUBJECTS = tuple(range(1, 11))  # MSR Action3D
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'expected a positive integer, got '
-                                         f'{value}')
-    return value
+def at_least(low: int):
+    # An argparse type: an integer >= low.
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            what = 'a positive integer' if low == 1 else \
+                f'an integer >= {low}'
+            raise argparse.ArgumentTypeError(f'expected {what}, got {value}')
+        return value
+    return parse
 
 
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'expected an integer >= 0, got '
-                                         f'{value}')
-    return value
+positive, non_negative = at_least(1), at_least(0)
 
 
 parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
