@@ -50,10 +50,17 @@ class AGCLSTMJointPartNet(torch.nn.Module):
     The part graph is given once, for the :math:`P` parts of one sample (two
     bodies in a sample are :math:`2 P_{\text{body}}` parts), and repeated for
     every sample of a batch; :meth:`forward` takes the part of every joint
-    within its sample. The paper's text describes the part-based graph in
-    words only; this is one reading of it (the grouping of joints into parts
-    is the caller's: :data:`tgr.datasets.skeleton.FINE_PART_NAMES` gives ten
-    parts, :data:`~tgr.datasets.skeleton.PART_NAMES` five).
+    within its sample. The grouping of joints into parts is the caller's:
+    :data:`tgr.datasets.skeleton.FINE_PART_NAMES` gives ten parts,
+    :data:`~tgr.datasets.skeleton.PART_NAMES` five.
+
+    Only the paper's abstract could be consulted when this was written; the
+    two-stream structure (joints pooled into body parts, AGC-LSTM layers over
+    the part graph, the streams' scores fused) follows the paper's
+    description of AGC-LSTM (Joint & Part) as quoted in the project's notes,
+    and the details — mean pooling after the LSTM, parts joined where a bone
+    joins them, averaged probabilities, the losses summed — are choices of
+    this implementation, not checked against the paper.
 
     Args:
         in_channels (int): Size of each joint's input (e.g. 3 for
