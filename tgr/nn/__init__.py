@@ -6,6 +6,7 @@ from .agc_lstm import AGCLSTMCell, AGCLSTM
 from .part_aware_lstm import PartAwareLSTM
 # Skeleton structure (tgr.utils.skeleton), importable from here as before:
 from ..utils.skeleton import hop_distance, skeleton_partition
+from . import aggr
 
 __all__ = ['ChildSumTreeLSTM', 'NAryTreeLSTM', 'GraphStructuredLSTM',
            'SpatialGraphConv', 'AGCLSTMCell', 'AGCLSTM', 'hop_distance',
