@@ -54,10 +54,11 @@ FAMILIES = {
                                             num_joints=20), None),
     'AGCLSTMNet': (lambda: AGCLSTMNet(3, 4, hidden_channels=8,
                                       pool_size=2), None),
-    # Three parts per sample on a path, the first the centre (_parts).
+    # Three parts per sample on a path, the first the centre (_parts); two
+    # layers per stream (the temporal pooling included) keep tracing short.
     'AGCLSTMJointPartNet': (lambda: AGCLSTMJointPartNet(
         3, 4, torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 0,
-        hidden_channels=8), None),
+        hidden_channels=8, num_layers=2), None),
 }
 
 
