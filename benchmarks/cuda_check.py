@@ -117,6 +117,7 @@ def main():
         torch.cuda.set_sync_debug_mode('default')
 
     check_agc(dev)
+    check_fp16_autocast(dev)
     print(f'{len(FAILED)} failed')
     sys.exit(1 if FAILED else 0)
 
@@ -127,6 +128,33 @@ def _sum_step(xw, src_state, dst_local, edge_in, aux, params):
     d = w_iou.size(1)
     h_sum = scatter(src_state[:, :d], dst_local, xw.size(0))
     return torch.tanh(xw[:, :2 * d] + h_sum @ w_iou[:2 * d].t())
+
+
+def check_fp16_autocast(dev):
+    # CUDA float16 autocast: forward and backward run, finite, and close to
+    # float32 (the recurrences run in float32 with autocast off).
+    forest = random_forest(2000, num_trees=30, seed=4, max_children=3)
+    skel = ntu_skeletons(4, 20, 3)
+    for name, make, args in (
+            ('ChildSumTreeLSTM', lambda: ChildSumTreeLSTM(16, 32),
+             (torch.randn(2000, 16), forest)),
+            ('NAryTreeLSTM', lambda: NAryTreeLSTM(16, 32, num_children=3),
+             (torch.randn(2000, 16), forest)),
+            ('AGCLSTM', lambda: AGCLSTM(3, 32),
+             (skel.x.float(), skel.edge_index, skel.partition,
+              skel.batch))):
+        torch.manual_seed(0)
+        module = make().to(dev)
+        args = tuple(a.to(dev) for a in args)
+        ref = module(*args)[0]
+        with torch.autocast('cuda', dtype=torch.float16):
+            out = module(*args)[0]
+        out.float().pow(2).sum().backward()
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        ok = all(bool(torch.isfinite(g).all()) for g in grads) and \
+            float((out.float() - ref).abs().max()) < 0.05
+        check(f'{name} fp16 autocast on {dev.type} (fwd + bwd)', ok,
+              f'(max diff {float((out.float() - ref).abs().max()):.1e})')
 
 
 def ntu_skeletons(num_videos, T, C, seed=0):

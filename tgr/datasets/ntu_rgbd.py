@@ -228,22 +228,15 @@ class NTURGBD(TGRDataset):
             (default: :obj:`True`)
         max_bodies (int, optional): The number :math:`M` of body slots.
             (default: :obj:`2`)
-        transform (callable, optional): A function/transform that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a
-            transformed version. The data object will be transformed before
-            every access. (default: :obj:`None`)
-        pre_transform (callable, optional): A function/transform that takes
-            in a :class:`~torch_geometric.data.Data` object and returns a
-            transformed version, applied once before saving to disk.
+        transform (callable, optional): Applied to every sample on access.
             (default: :obj:`None`)
-        pre_filter (callable, optional): A function that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a boolean
-            value, indicating whether the data object should be included in
-            the final dataset. (default: :obj:`None`)
-        force_reload (bool, optional): Whether to re-process the dataset.
+        pre_transform (callable, optional): Applied once to every sample
+            before saving. (default: :obj:`None`)
+        pre_filter (callable, optional): Keeps the samples for which it
+            returns :obj:`True`. (default: :obj:`None`)
+        force_reload (bool, optional): Re-process the raw files.
             (default: :obj:`False`)
-        log (bool, optional): Whether to show a progress bar while
-            processing. (default: :obj:`True`)
+        log (bool, optional): Show progress. (default: :obj:`True`)
 
     **STATS:**
 

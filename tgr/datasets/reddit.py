@@ -157,15 +157,11 @@ class RedditThreads(TGRDataset, LevelEdges):
             words, kept as :obj:`dataset.num_bow_features`
             (:obj:`dataset.num_features`, the width of :obj:`x`, is
             :obj:`F + 7`). (default: :obj:`1024`)
-        transform (callable, optional): A function/transform that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a
-            transformed version. The data object will be transformed before
-            every access. (default: :obj:`None`)
-        pre_transform (callable, optional): A function/transform that takes
-            in a :class:`~torch_geometric.data.Data` object and returns a
-            transformed version, applied once before saving to disk.
+        transform (callable, optional): Applied to every sample on access.
             (default: :obj:`None`)
-        force_reload (bool, optional): Whether to re-process the dataset.
+        pre_transform (callable, optional): Applied once to every sample
+            before saving. (default: :obj:`None`)
+        force_reload (bool, optional): Re-process the raw files.
             (default: :obj:`False`)
 
     **STATS** (default files):

@@ -108,19 +108,15 @@ class SST(TGRDataset):
             :obj:`"test"`. (default: :obj:`"train"`)
         binary (bool, optional): If set to :obj:`True`, the binary task
             (see above). (default: :obj:`False`)
-        transform (callable, optional): A function/transform that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a
-            transformed version. The data object will be transformed before
-            every access. (default: :obj:`None`)
+        transform (callable, optional): Applied to every sample on access.
+            (default: :obj:`None`)
         pre_transform (callable, optional): A function/transform that takes
             in a :class:`~torch_geometric.data.Data` object and returns a
             transformed version, applied once before saving to disk (after
             :class:`~tgr.transforms.AddLevels`). (default: :obj:`None`)
-        pre_filter (callable, optional): A function that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a boolean
-            value, indicating whether the data object should be included in
-            the final dataset. (default: :obj:`None`)
-        force_reload (bool, optional): Whether to re-process the dataset.
+        pre_filter (callable, optional): Keeps the samples for which it
+            returns :obj:`True`. (default: :obj:`None`)
+        force_reload (bool, optional): Re-process the raw files.
             (default: :obj:`False`)
 
     **STATS:**

@@ -34,6 +34,7 @@ def check_node_features(who: str, x: Tensor,
                          f"{tuple(x.shape)})")
 
 
+@torch.compiler.disable
 def check_batch(who: str, batch: Optional[Tensor], num_nodes: int) -> int:
     r"""Checks a batch vector (the sample of every node) and returns the
     number of samples (:obj:`1` for :obj:`batch=None`). Takes the sample
@@ -55,6 +56,7 @@ def check_batch(who: str, batch: Optional[Tensor], num_nodes: int) -> int:
     return int(batch.max()) + 1
 
 
+@torch.compiler.disable
 def check_labels(who: str, name: str, labels: Tensor, length: int,
                  bound: int, per: str = 'node', meaning: str = '',
                  hint: str = '') -> Tensor:

@@ -195,14 +195,24 @@ class AGCLSTMCell(torch.nn.Module):
         who = self.__class__.__name__
         check_node_features(who, x, channels=self._in_channels())
         n = x.size(0)
-        graph = self.conv_x.subset_graph(edge_index, partition, n, x.dtype,
-                                         who)
-        num_graphs = check_batch(who, batch, n)
-        state = check_state(who, state, (n, self.out_channels))
+        graph, num_graphs, state = self._structure(who, x, edge_index,
+                                                   partition, batch, state)
         a = self.conv_x.aggregate_subsets(x, graph).view(n, 3 * x.size(1))
         self._materialize(a)
         xg = self.conv_x.lin(a)
         return self._step(xg, graph, batch, num_graphs, state)
+
+    @torch.compiler.disable
+    def _structure(self, who: str, x: Tensor, edge_index: Tensor,
+                   partition: Tensor, batch: Optional[Tensor], state):
+        # The checked subset graph, number of samples and state:
+        # data-dependent work, run eagerly under torch.compile.
+        n = x.size(0)
+        graph = self.conv_x.subset_graph(edge_index, partition, n, x.dtype,
+                                         who)
+        num_graphs = check_batch(who, batch, n)
+        state = check_state(who, state, (n, self.out_channels))
+        return graph, num_graphs, state
 
     def _step(self, xg: Tensor, graph: SubsetGraph, batch: Optional[Tensor],
               num_graphs: int, state: Optional[Tuple[Tensor, Tensor]]
@@ -494,10 +504,8 @@ class AGCLSTM(torch.nn.Module):
         check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
                             dims=(3, ), channels=cell._in_channels())
         n, T = x.size(0), x.size(1)
-        graph = cell.conv_x.subset_graph(edge_index, partition, n, x.dtype,
-                                         who)
-        num_graphs = check_batch(who, batch, n)
-        state = check_state(who, state, (n, self.out_channels))
+        graph, num_graphs, state = cell._structure(who, x, edge_index,
+                                                   partition, batch, state)
         d = self.out_channels
         if T == 0:
             if state is None:
@@ -513,6 +521,7 @@ class AGCLSTM(torch.nn.Module):
 
         return self.recurrence(xg, graph, batch, num_graphs, state)
 
+    @torch.compiler.disable
     def recurrence(self, xg: Tensor, graph: SubsetGraph,
                    batch: Optional[Tensor], num_graphs: int,
                    state: Optional[Tuple[Tensor, Tensor]] = None,
@@ -524,6 +533,8 @@ class AGCLSTM(torch.nn.Module):
         from :meth:`SpatialGraphConv.subset_graph`, with :obj:`num_graphs`
         samples in :obj:`batch`. Does no checks and no host-device
         synchronisation; :meth:`forward` checks the inputs and calls it.
+        Under :func:`torch.compile` it is an opaque boundary (the loop runs
+        eagerly, with its hand-written backward).
 
         Returns:
             :obj:`(out, alpha, (h, c))` as :meth:`forward`.

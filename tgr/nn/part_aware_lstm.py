@@ -138,25 +138,8 @@ class PartAwareLSTM(torch.nn.Module):
         n, T = x.size(0), x.size(1)
         P, d = self.num_parts, self.out_channels
         ph = P * d
-        part = check_labels(who, 'part', part, n, P, per='joint')
-        if batch is None:
-            batch = x.new_zeros(n, dtype=torch.long)
-            num_graphs = 1
-        else:
-            num_graphs = check_batch(who, batch, n)
-            batch = batch.long()
-        if joint is None:
-            count = torch.bincount(batch, minlength=num_graphs)
-            start = torch.cumsum(count, 0) - count
-            joint = torch.arange(n, device=x.device) - start[batch]
-            hint = (' (a sample with more joints than num_joints, or '
-                    "'batch' not sorted; pass 'joint')")
-        else:
-            hint = ''
-        joint = check_labels(who, 'joint', joint, n, self.num_joints,
-                             per='joint', hint=hint)
-        state = check_state(who, state, (num_graphs, ph),
-                            ', one row per sample')
+        part, batch, joint, num_graphs, state = self._structure(
+            who, x, part, batch, joint, state)
         if T == 0:
             if state is None:
                 zero = x.new_zeros(num_graphs, ph)
@@ -190,6 +173,35 @@ class PartAwareLSTM(torch.nn.Module):
             state = (h, c)
             outs.append(h)
         return torch.stack(outs, dim=1), state
+
+    @torch.compiler.disable
+    def _structure(self, who: str, x: Tensor, part: Tensor,
+                   batch: Optional[Tensor], joint: Optional[Tensor], state):
+        # Checked labels, batch, joint slots and state: data-dependent work,
+        # run eagerly under torch.compile.
+        n = x.size(0)
+        P, d = self.num_parts, self.out_channels
+        ph = P * d
+        part = check_labels(who, 'part', part, n, P, per='joint')
+        if batch is None:
+            batch = x.new_zeros(n, dtype=torch.long)
+            num_graphs = 1
+        else:
+            num_graphs = check_batch(who, batch, n)
+            batch = batch.long()
+        if joint is None:
+            count = torch.bincount(batch, minlength=num_graphs)
+            start = torch.cumsum(count, 0) - count
+            joint = torch.arange(n, device=x.device) - start[batch]
+            hint = (' (a sample with more joints than num_joints, or '
+                    "'batch' not sorted; pass 'joint')")
+        else:
+            hint = ''
+        joint = check_labels(who, 'joint', joint, n, self.num_joints,
+                             per='joint', hint=hint)
+        state = check_state(who, state, (num_graphs, ph),
+                            ', one row per sample')
+        return part, batch, joint, num_graphs, state
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '

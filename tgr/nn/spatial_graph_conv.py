@@ -140,6 +140,7 @@ class SpatialGraphConv(MessagePassing):
         a = a.movedim(1, -2)
         return self.lin(a.reshape(a.shape[:-2] + (3 * x.size(-1), )))
 
+    @torch.compiler.disable
     def subset_graph(self, edge_index: Tensor, partition: Tensor,
                      num_nodes: int, dtype: torch.dtype = torch.float,
                      who: Optional[str] = None) -> SubsetGraph:

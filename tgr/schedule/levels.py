@@ -28,6 +28,7 @@ __all__ = ['check_edge_index', 'check_single_parent', 'topological_levels',
 
 
 # Validation ##################################################################
+@torch.compiler.disable
 def check_edge_index(edge_index: Tensor, num_nodes: int,
                      who: str = 'tgr') -> None:
     r"""Checks that :obj:`edge_index` is an integer tensor of shape
@@ -56,6 +57,7 @@ def check_edge_index(edge_index: Tensor, num_nodes: int,
                              f"[0, {num_nodes - 1}])")
 
 
+@torch.compiler.disable
 def check_single_parent(edge_index: Tensor, num_nodes: int,
                         who: str = 'tgr', parent_row: int = 1) -> None:
     r"""Checks that every node has at most one parent, where the parent of an
