@@ -6,9 +6,11 @@ one process (forward + backward of one layer with an incoming state, medians).
     python benchmarks/graph_lstm.py --device cuda --threads 0
 
 Graphs:
-  cora   Cora's citation graph (2,708 nodes, 1,433 features; read from
-         ../shared/data/planetoid, skipped when absent), confidence from a
-         linear classifier's softmax (random weights, so roughly random).
+  cora   Cora's citation graph (2,708 nodes; read from
+         ../shared/data/planetoid, skipped when absent), once with its 1,433
+         raw features as the layer's input and once with a 64-d projection
+         of them (the example's width); confidence from a linear
+         classifier's softmax (random weights, so roughly random).
   geo    random geometric graphs of 10^4 and 10^5 nodes in the unit square
          (radius for an average degree of 6), with a random confidence and
          with a smooth one (a sum of bumps plus noise, like a confidence
@@ -99,10 +101,10 @@ class NodeByNodeGraphLSTM(torch.nn.Module):
         return torch.stack(h_cur), torch.stack(m_cur)
 
 
-def cora(device):
+def cora(device, channels):
     root = osp.join(PLANETOID, 'Cora', 'raw')
     if not osp.isdir(root):
-        return None
+        return []
     from torch_geometric.datasets import Planetoid
     tmp = tempfile.mkdtemp()
     try:
@@ -113,9 +115,14 @@ def cora(device):
         shutil.rmtree(tmp)
     torch.manual_seed(0)
     logits = torch.nn.Linear(data.num_features, 7)(data.x)
-    conf = logits.softmax(dim=-1).detach()
-    return ('Cora', data.x.to(device), data.edge_index.to(device),
-            conf.to(device))
+    conf = logits.softmax(dim=-1).detach().to(device)
+    ei = data.edge_index.to(device)
+    # The raw 1,433 features, and a 64-d projection of them (the width the
+    # example's Graph LSTM layers read).
+    proj = torch.nn.Linear(data.num_features, channels)(data.x).detach()
+    return [(f'Cora, {data.num_features} features', data.x.to(device), ei,
+             conf),
+            (f'Cora, {channels} features', proj.to(device), ei, conf)]
 
 
 def geometric(n, smooth, seed, device, channels):
@@ -160,11 +167,10 @@ def main():
     only = args.only.split(',')
     graphs = []
     if 'cora' in only:
-        g = cora(device)
-        if g is None:
+        g = cora(device, args.channels)
+        if not g:
             print('Cora skipped: ../shared/data/planetoid/Cora/raw is absent')
-        else:
-            graphs.append(g)
+        graphs.extend(g)
     if 'geo' in only:
         for k, n in enumerate(int(s) for s in args.sizes.split(',')):
             for smooth in (False, True):

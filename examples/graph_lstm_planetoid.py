@@ -278,8 +278,8 @@ def run(model_name: str, data: Data, args, seed: int, device):
     return best_val, best_test, best_epoch, levels
 
 
-def main():
-    args = parser.parse_args()
+def main(argv=None):
+    args = parser.parse_args(argv)
     if not 0 <= args.dropout < 1:
         parser.error(f'argument --dropout: expected a value in [0, 1), got '
                      f'{args.dropout}')

@@ -62,6 +62,12 @@ def test_confidence_order_against_brute_force(seed, labels):
                          generator=g).float()  # many ties
     dep = confidence_order(ei, conf)
     assert dep.t().tolist() == _brute_force_order(ei, conf)
+    # Coalesced (sorted) input, or the same edges in any order and repeated:
+    coalesced = to_undirected(ei[:, ei[0] != ei[1]], num_nodes=n)
+    assert torch.equal(confidence_order(coalesced, conf), dep)
+    shuffled = ei[:, torch.randperm(ei.size(1), generator=g)]
+    assert torch.equal(confidence_order(torch.cat([shuffled, ei], 1), conf),
+                       dep)
     # Nodes on one level of the DAG are never adjacent:
     level = topological_levels(dep, n)
     assert bool((level[ei[0]] != level[ei[1]])[ei[0] != ei[1]].all())

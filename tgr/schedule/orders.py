@@ -217,7 +217,10 @@ def confidence_order(edge_index: Tensor, confidence: Tensor,
     src, dst = edge_index[0], edge_index[1]
     keep = src != dst
     src, dst = src[keep], dst[keep]
-    key = torch.unique(src * num_nodes + dst)  # sorted, without repeats
+    key = src * num_nodes + dst
+    if key.numel() > 1 and not bool((key[1:] > key[:-1]).all()):
+        key = torch.unique(key)  # sorted, without repeats
+    # (PyG's coalesced edge_index is sorted already: no sort needed.)
     src, dst = key // num_nodes, key % num_nodes
     if key.numel() > 0:
         rev = dst * num_nodes + src
