@@ -124,8 +124,7 @@ def test_gradients_match_reference(name, bias):
     assert len(params) == 4 + bias
     inputs = [x, h0, m0] + params
     # A loss that weighs every output differently:
-    wh, wm = torch.randn(n, 4, dtype=torch.double), torch.randn(n, 4,
-                                                                dtype=torch.double)
+    wh, wm = torch.randn(2, n, 4, dtype=torch.double)
     h, m = layer(x, edge_index, confidence, (h0, m0))
     grads = torch.autograd.grad((h * wh).sum() + (m * wm).sum(), inputs)
     h_ref, m_ref = reference(layer, x, edge_index, confidence, (h0, m0))
@@ -409,6 +408,9 @@ def test_errors():
     with pytest.raises(TypeError, match="'GraphLSTM' expects 'confidence' "
                        "to be a real-valued"):
         layer(x, ei, torch.ones(4, dtype=torch.bool))
+    with pytest.raises(TypeError, match="'GraphLSTM' expects 'confidence' "
+                       "to be a torch.Tensor"):
+        layer(x, ei, [0.1, 0.2, 0.3, 0.4])
     with pytest.raises(ValueError, match="'GraphLSTM' expects 'state' "
                        r"tensors of shape \(4, 4\)"):
         layer(x, ei, conf, (torch.zeros(4, 4), torch.zeros(3, 4)))

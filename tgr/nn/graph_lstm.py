@@ -245,11 +245,11 @@ class GraphLSTM(MessagePassing):
         # data-dependent work, run eagerly under torch.compile.
         who = self.__class__.__name__
         num_nodes = x.size(0)
-        if not isinstance(confidence, Tensor) or \
-                confidence.dim() not in (1, 2) or \
-                confidence.size(0) != num_nodes:
-            got = tuple(confidence.shape) if isinstance(confidence, Tensor) \
-                else type(confidence).__name__
+        if not isinstance(confidence, Tensor):
+            raise TypeError(f"'{who}' expects 'confidence' to be a "
+                            f"torch.Tensor (got {type(confidence).__name__})")
+        if confidence.dim() not in (1, 2) or confidence.size(0) != num_nodes:
+            got = tuple(confidence.shape)
             raise ValueError(f"'{who}' expects 'confidence' of shape "
                              f"({num_nodes},) or ({num_nodes}, num_labels), "
                              f"one value or one score per label for every "
