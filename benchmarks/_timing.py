@@ -26,3 +26,22 @@ def median_time(fn, device: torch.device, repeat: int,
         sync(device)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def median_times(fns, repeat: int, warmup: int = 1,
+                 device: torch.device = torch.device('cpu')) -> list:
+    r"""Median wall times of every :obj:`fn()` of :obj:`fns` in seconds over
+    :obj:`repeat` runs, after :obj:`warmup` untimed ones; interleaved, so
+    that a slow phase of a shared machine hits all alike."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, ts in zip(fns, times):
+            sync(device)
+            t = time.perf_counter()
+            fn()
+            sync(device)
+            ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]

@@ -19,8 +19,10 @@ sums over both actors; ``--videos`` videos form one
 ``T = --frames`` frames. Rows: the first AGC-LSTM layer on raw coordinates
 (3 channels) and on the wider features of the paper's network.
 
-Two baselines share the weights of the tgr layer (split into per-gate
-blocks); their outputs are checked equal to tgr's before timing:
+The yardstick is the loop a user writes over the layer's own cell,
+:class:`tgr.nn.AGCLSTMCell` (public calls, plain autograd; same weights).
+Two more baselines share the weights of the tgr layer (split into per-gate
+blocks); all outputs are checked equal to tgr's before timing:
 
 - *per-step, conv calls*: every convolution is a call of the public
   :class:`tgr.nn.SpatialGraphConv` (``conv(x_t, edge_index, partition)``),
@@ -39,35 +41,13 @@ little more).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import torch
 
+from _timing import median_times
 from tgr.datasets.skeleton import NTU_LAYOUT
 from tgr.nn import AGCLSTM, SpatialGraphConv, skeleton_partition
-
-
-def _sync(device):
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def median_times(fns, repeat, warmup=1, device=torch.device('cpu')):
-    # Interleaved, so that a slow phase of a shared machine hits all alike.
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, ts in zip(fns, times):
-            _sync(device)
-            t = time.perf_counter()
-            fn()
-            _sync(device)
-            ts.append(time.perf_counter() - t)
-    return [statistics.median(ts) for ts in times]
 
 
 class PerStepAGCLSTM(torch.nn.Module):
@@ -121,6 +101,57 @@ class PerStepAGCLSTM(torch.nn.Module):
         return torch.stack(outs, 1), torch.stack(alphas, 1)
 
 
+def cell_loop(layer, x, edge_index, partition, batch):
+    r"""The loop a user writes over the layer's own cell
+    (:class:`tgr.nn.AGCLSTMCell`, public calls, plain autograd)."""
+    state, outs, alphas = None, [], []
+    for t in range(x.size(1)):
+        h, c, alpha = layer.cell(x[:, t], edge_index, partition, batch,
+                                 state)
+        state = (h, c)
+        outs.append(h)
+        alphas.append(alpha)
+    return torch.stack(outs, 1), torch.stack(alphas, 1)
+
+
+def floor_fn(layer, x, num_graphs):
+    r"""The floor: the matrix products of AGC-LSTM's forward + backward
+    alone, on random operands of the same shapes (per step: the hidden-side
+    gate product and the attention's products; their input gradients in the
+    backward; the weight gradients and the hoisted input side once)."""
+    n, T, c_in = x.shape
+    d = layer.out_channels
+    cell = layer.cell
+    w_x, w_h = cell.conv_x.lin.weight.detach(), cell.conv_h.lin.weight.detach()
+    att = cell.att
+    w_query, w_att = att.lin_query.weight.detach(), att.lin_h.weight.detach()
+    w_q = att.lin_q.weight.detach()
+    r = torch.randn
+    a = r(n, 3 * d)
+    hh, z, tot = r(n, d), r(n, w_att.size(0)), r(num_graphs, d)
+    g = r(n, 4 * d)
+    g_z, g_q = r(n, w_att.size(0)), r(num_graphs, w_att.size(0))
+    a_x, g_x = r(n * T, 3 * c_in), r(n * T, 4 * d)
+    a_all, h_all = r(n * T, 3 * d), r(n * T, d)
+    gz_all = r(n * T, w_att.size(0))
+
+    def fn():
+        a_x @ w_x.t()                      # hoisted input side
+        for _ in range(T):
+            a @ w_h.t()                    # hidden side of the gates
+            tot @ w_query.t() @ w_q.t()    # attention query
+            hh @ w_att.t()                 # attention keys
+        for _ in range(T):
+            g @ w_h                        # gates -> gathered h
+            g_z @ w_att                    # attention -> h_hat
+            g_q @ w_q @ w_query            # query -> totals
+        g_x.t() @ a_all                    # weight gradients, once each
+        gz_all.t() @ h_all
+        g_x.t() @ a_x
+        g_x @ w_x                          # input side -> x
+    return fn
+
+
 def ntu_batch(videos, frames, channels, seed=0):
     gen = torch.Generator().manual_seed(seed)
     bodies = 2 * videos
@@ -143,6 +174,9 @@ def run(videos, frames, c_in, hidden, repeat, device=torch.device('cpu')):
     x.requires_grad_()
 
     out, alpha, _ = layer(x, edge_index, partition, batch)
+    out_c, alpha_c = cell_loop(layer, x, edge_index, partition, batch)
+    assert torch.allclose(out, out_c, atol=1e-5)
+    assert torch.allclose(alpha, alpha_c, atol=1e-5)
     for g in (None, graph):
         out_b, alpha_b = base(x, edge_index, partition, batch, videos, g)
         assert torch.allclose(out, out_b, atol=1e-5), \
@@ -153,12 +187,18 @@ def run(videos, frames, c_in, hidden, repeat, device=torch.device('cpu')):
         out, alpha, _ = layer(x, edge_index, partition, batch)
         (out.sum() + alpha.sum()).backward()
 
+    def cell_step():
+        out, alpha = cell_loop(layer, x, edge_index, partition, batch)
+        (out.sum() + alpha.sum()).backward()
+
     def base_step(g):
         out, alpha = base(x, edge_index, partition, batch, videos, g)
         (out.sum() + alpha.sum()).backward()
 
-    return median_times([tgr_step, lambda: base_step(None),
-                         lambda: base_step(graph)], repeat, device=device)
+    return median_times([tgr_step, cell_step, lambda: base_step(None),
+                         lambda: base_step(graph),
+                         floor_fn(layer, x.detach(), videos)], repeat,
+                        device=device)
 
 
 def main():
@@ -190,17 +230,20 @@ def main():
           f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, '
           f'median of {args.repeat}'
           f'{", glibc keeping freed memory" if args.keep_memory else ""}\n')
-    print('| in -> hidden | tgr AGCLSTM (ms) | per-step, conv calls (ms) '
-          '| speed-up | per-step, graph cached (ms) | speed-up |')
-    print('|---|---:|---:|---:|---:|---:|')
+    print('| in -> hidden | tgr AGCLSTM (ms) | loop over AGCLSTMCell (ms) | '
+          'speed-up | eight conv calls per step (ms) | speed-up | eight '
+          'convs, graph cached (ms) | speed-up | floor: products alone (ms) '
+          '| tgr / floor |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for pair in args.configs.split(','):
         c_in, hidden = (int(v) for v in pair.split(':'))
-        t_tgr, t_calls, t_cached = run(args.videos, args.frames, c_in,
-                                       hidden, args.repeat, device)
+        t_tgr, t_cell, t_calls, t_cached, t_floor = run(
+            args.videos, args.frames, c_in, hidden, args.repeat, device)
         print(f'| {c_in} -> {hidden} | {1e3 * t_tgr:.0f} | '
+              f'{1e3 * t_cell:.0f} | {t_cell / t_tgr:.2f}x | '
               f'{1e3 * t_calls:.0f} | {t_calls / t_tgr:.2f}x | '
-              f'{1e3 * t_cached:.0f} | {t_cached / t_tgr:.2f}x |',
-              flush=True)
+              f'{1e3 * t_cached:.0f} | {t_cached / t_tgr:.2f}x | '
+              f'{1e3 * t_floor:.0f} | {t_tgr / t_floor:.2f} |', flush=True)
 
 
 if __name__ == '__main__':

@@ -311,6 +311,59 @@ def test_gradients_match_reference(kind):
         assert torch.allclose(g, r)
 
 
+def _chains_and_runs(name):
+    # Graphs whose schedules hold runs of one-to-one levels (the fast path
+    # of the Child-Sum step), each mixed with ordinary levels.
+    if name == 'chain':
+        return chain(25)
+    if name == 'side_by_side':  # three chains of 9, one run of width 3
+        return torch.cat([chain(9) + 9 * i for i in range(3)], dim=1)
+    if name == 'star_then_chain':  # leaves -> 0 -> 4 -> 5 -> 6
+        return torch.tensor([[1, 2, 3, 0, 4, 5], [0, 0, 0, 4, 5, 6]])
+    # A chain whose last node also reads a far-away node: the run ends
+    # before it, and a run state feeds a level after the run.
+    ei = chain(12)
+    return torch.cat([ei, torch.tensor([[3], [11]])], dim=1)
+
+
+@pytest.mark.parametrize('name', ['chain', 'side_by_side', 'star_then_chain',
+                                  'chain_with_skip'])
+@pytest.mark.parametrize('aggr', ['add', 'mean'])
+def test_runs_of_one_to_one_levels_match_reference(name, aggr):
+    edge_index = _chains_and_runs(name)
+    n = int(edge_index.max()) + 1
+    assert build_schedule(edge_index, n).runs()  # the fast path is taken
+    layer = make(ChildSumTreeLSTM, aggr=aggr)
+    x = torch.randn(n, 5, dtype=torch.double, requires_grad=True)
+    w = torch.randn(n, 4, dtype=torch.double)
+    h, c = layer(x, edge_index)
+    ((h * w).sum() + (c * w).sum()).backward()
+    grads = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
+    x.grad = None
+    layer.zero_grad()
+    h_ref, c_ref = reference_child_sum(layer, x, edge_index,
+                                       mean=aggr == 'mean')
+    assert torch.allclose(h, h_ref) and torch.allclose(c, c_ref)
+    ((h_ref * w).sum() + (c_ref * w).sum()).backward()
+    ref = [x.grad] + [p.grad for p in layer.parameters()]
+    for g, r in zip(grads, ref):
+        assert torch.allclose(g, r)
+
+
+def test_gradcheck_through_a_run():
+    layer = make(ChildSumTreeLSTM, 2, 2)
+    edge_index = _chains_and_runs('star_then_chain')
+    x = torch.randn(7, 2, dtype=torch.double, requires_grad=True)
+    names = [name for name, _ in layer.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_()
+                   for _, p in layer.named_parameters())
+
+    def fn(x, *ps):
+        return functional_call(layer, dict(zip(names, ps)), (x, edge_index))
+
+    assert torch.autograd.gradcheck(fn, (x, ) + params)
+
+
 @pytest.mark.parametrize('kind', LAYERS)
 def test_empty_graph_and_single_node(kind):
     layer = LAYERS[kind]()

@@ -66,3 +66,24 @@ def test_layer_schedule_checks():
         layer_schedule('L', x, ei, schedule=moved)
     rev = layer_schedule('L', x, ei, flow='target_to_source')
     assert rev.level.tolist() == [2, 1, 0]
+
+
+def test_runs_of_one_to_one_levels():
+    assert build_schedule(chain(6), 6).runs() == [(1, 5)]
+    # Two chains side by side: one run of width 2.
+    two = torch.cat([chain(5), chain(5) + 5], dim=1)
+    sched = build_schedule(two, 10)
+    assert sched.runs() == [(1, 4)]
+    assert sched.node_ptr == [0, 2, 4, 6, 8, 10]
+    # A second parent ends the run; a star has none.
+    skip = torch.tensor([[0, 1, 2, 3, 0], [1, 2, 3, 4, 4]])
+    assert build_schedule(skip, 5).runs() == [(1, 3)]
+    star = torch.tensor([[1, 2, 3], [0, 0, 0]])
+    assert build_schedule(star, 4).runs() == []
+    # Leaves, then a node with three children, then a chain of two.
+    ei = torch.tensor([[1, 2, 3, 0, 4], [0, 0, 0, 4, 5]])
+    assert build_schedule(ei, 6).runs() == [(2, 3)]
+    # Node r of a level must read node r of the level before, in order:
+    crossed = torch.tensor([[0, 1], [3, 2]])  # 0 -> 3, 1 -> 2
+    assert build_schedule(crossed, 4).runs() == []
+    assert build_schedule(torch.empty(2, 0, dtype=torch.long), 3).runs() == []

@@ -10,3 +10,5 @@ __all__ = ['SST', 'PythonCodeTrees', 'OGBCode2', 'from_ogb_code2',
            'RedditThreads', 'SyntheticRedditThreads',
            'NTURGBD', 'from_stgcn_array', 'MSRAction3D',
            'SyntheticSkeletonActions']
+from .bbc_news import BBCNews, DocumentData  # noqa: E402
+__all__ += ['BBCNews', 'DocumentData']

@@ -8,6 +8,7 @@ from .ntu_skeleton import NTUSkeleton, parse_ntu_name, read_ntu_skeleton
 from .ptb import parse_ptb_tree, read_ptb_trees
 from .pushshift import parse_comment, read_pushshift
 from .python_ast import read_python_functions
+from .bbc import read_bbc, read_bbc_article
 
 __all__ = [
     'parse_ptb_tree',
@@ -19,4 +20,6 @@ __all__ = [
     'read_pushshift',
     'parse_comment',
     'read_python_functions',
+    'read_bbc',
+    'read_bbc_article',
 ]

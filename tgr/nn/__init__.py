@@ -7,6 +7,7 @@ from .part_aware_lstm import PartAwareLSTM
 from .graph_lstm import GraphLSTM
 # Skeleton structure (tgr.utils.skeleton), importable from here as before:
 from ..utils.skeleton import hop_distance, skeleton_partition
+from . import aggr
 
 __all__ = ['ChildSumTreeLSTM', 'NAryTreeLSTM', 'GraphStructuredLSTM',
            'SpatialGraphConv', 'AGCLSTMCell', 'AGCLSTM', 'hop_distance',

@@ -6,11 +6,15 @@ from torch_geometric.nn import Linear, MessagePassing
 
 from ..schedule import (LevelSchedule, LevelStep, check_single_parent,
                         layer_schedule, propagate_levels)
+from ..schedule.engine import permute_rows
 from ..utils import scatter
 from ._checks import (check_channels, check_labels, check_node_features,
                       input_channels, message_passing_kwargs, reject_renamed)
 from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import sigmoid_backward_out as _sigmoid_backward_out
 from ._functional import tanh_backward as _tanh_backward
+from ._functional import tanh_backward_out as _tanh_backward_out
+from ._functional import tanh as _tanh
 
 
 
@@ -20,9 +24,22 @@ class _ChildSumStep(LevelStep):
     # src_state = [h_k, c_k] of every child k (one row per edge); with
     # aggr='mean', aux = (w,) holds 1 / |C(j)| per edge, the weight of child
     # k in the mean over the children of its parent j.
-    def forward(self, xw, src_state, dst_local, edge_in, aux, params):
+    writes_out = True
+
+    def forward(self, xw, src_state, dst_local, edge_in, aux, params,
+                out=None):
         w_iou, w_f = params
         d, n = w_f.size(0), xw.size(0)
+        if out is None:
+            out = xw.new_empty(n, 2 * d)
+        h, c = out[:, :d], out[:, d:]
+        if dst_local.numel() == 0:  # leaves: no children, no products
+            io = torch.sigmoid(xw[:, :2 * d])
+            u = _tanh(xw[:, 2 * d:3 * d])
+            torch.mul(io[:, :d], u, out=c)
+            tc = _tanh(c)
+            torch.mul(io[:, d:], tc, out=h)
+            return out, (io, u, None, tc, None)
         h_k, c_k = src_state[:, :d], src_state[:, d:]
         w = aux[0].unsqueeze(1) if aux else None
         h_sum = scatter(h_k if w is None else h_k * w, dst_local, n)
@@ -33,33 +50,121 @@ class _ChildSumStep(LevelStep):
         fc = f * c_k
         fc = scatter(fc if w is None else fc * w, dst_local, n)
         io = torch.sigmoid(iou[:, :2 * d])
-        u = torch.tanh(iou[:, 2 * d:])
-        c = torch.addcmul(fc, io[:, :d], u)
-        tc = torch.tanh(c)
-        h = io[:, d:] * tc
-        return torch.cat([h, c], dim=1), (io, u, f, tc, h_sum)
+        u = _tanh(iou[:, 2 * d:])
+        torch.addcmul(fc, io[:, :d], u, out=c)
+        tc = _tanh(c)
+        torch.mul(io[:, d:], tc, out=h)
+        return out, (io, u, f, tc, h_sum)
 
     def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
-                 params):
+                 params, out=None):
         w_iou, w_f = params
         io, u, f, tc, h_sum = saved
         d, n = w_f.size(0), xw.size(0)
         i, o = io[:, :d], io[:, d:]
-        h_k, c_k = src_state[:, :d], src_state[:, d:]
         gh, gc = grad[:, :d], grad[:, d:]
         gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
-        g_io = _sigmoid_backward(torch.cat([gc * u, gh * tc], dim=1), io)
-        g_iou = torch.cat([g_io, _tanh_backward(gc * i, u)], dim=1)
+        # Gradients of the gates' pre-activations [i, o, u | f], written
+        # into the engine's buffer for the level:
+        g_node = xw.new_empty(n, 4 * d) if out is None else out
+        g_iou, g_io = g_node[:, :3 * d], g_node[:, :2 * d]
+        torch.mul(gc, u, out=g_node[:, :d])
+        torch.mul(gh, tc, out=g_node[:, d:2 * d])
+        _sigmoid_backward_out(g_io, io, grad_input=g_io)
+        torch.mul(gc, i, out=g_node[:, 2 * d:3 * d])
+        _tanh_backward_out(g_node[:, 2 * d:3 * d], u,
+                           grad_input=g_node[:, 2 * d:3 * d])
+        if f is None:  # leaves
+            g_node[:, 3 * d:].zero_()
+            return g_node, None, None, [None, None]
         gc_e = gc.index_select(0, dst_local)
         g_sum = (g_iou @ w_iou).index_select(0, dst_local)
         if aux:  # the mean: every child's share is weighted
             w = aux[0].unsqueeze(1)
             gc_e, g_sum = gc_e * w, g_sum * w
-        g_f = _sigmoid_backward(gc_e * c_k, f)
-        g_hk = torch.addmm(g_sum, g_f, w_f)
-        g_node = torch.cat([g_iou, scatter(g_f, dst_local, n)], dim=1)
-        g_src = torch.cat([g_hk, gc_e * f], dim=1)
-        return g_node, g_src, None, [(g_iou, h_sum), (g_f, h_k)]
+        g_f = _sigmoid_backward(gc_e * src_state[:, d:], f)
+        g_src = src_state.new_empty(src_state.shape)
+        torch.addmm(g_sum, g_f, w_f, out=g_src[:, :d])
+        torch.mul(gc_e, f, out=g_src[:, d:])
+        g_node[:, 3 * d:].zero_().index_add_(0, dst_local, g_f)
+        return g_node, g_src, None, [(g_iou, h_sum),
+                                     (g_f, src_state[:, :d])]
+
+    # One-to-one runs (chains): node r of a level has exactly one child, node
+    # r of the level before (for aggr='mean' its weight is 1), so the step is
+    # a plain LSTM cell with the fused recurrent matrix U = [U_o; U_i; U_f;
+    # U_u] (gates reordered so that one sigmoid covers o, i, f), run over
+    # preallocated buffers without gathers or scatters. The forward also
+    # folds every derivative the backward needs into two tensors, so that
+    # the backward does five kernels per step.
+    runs = True
+
+    def run_forward(self, xw, state0, out, aux, params):
+        w_iou, w_f = params
+        d = w_f.size(0)
+        k, w = xw.shape[:2]
+        # [o, i, f, u]; xw and w_iou hold [i, o, u] (+ f):
+        u_all = torch.cat([w_iou[d:2 * d], w_iou[:d], w_f, w_iou[2 * d:]])
+        u_t = u_all.t().contiguous()  # (d, 4d): the faster layout for BLAS
+        gates = torch.cat([xw[..., d:2 * d], xw[..., :d], xw[..., 3 * d:],
+                           xw[..., 2 * d:3 * d]], dim=-1)
+        tcs = xw.new_empty(k, w, d)
+        g4 = gates.view(k, w, 4, d)
+        # Per-step views, made in C++ before the loop:
+        steps = zip(gates.unbind(0), gates[..., :3 * d].unbind(0),
+                    *(g4[:, :, j].unbind(0) for j in range(4)),
+                    out[..., :d].unbind(0), out[..., d:].unbind(0),
+                    tcs.unbind(0))
+        h_prev, c_prev = state0[:, :d], state0[:, d:]
+        for g, g_sig, o, i, f, u, h, c, tc in steps:
+            g.addmm_(h_prev, u_t)
+            g_sig.sigmoid_()
+            _tanh(u, out=u)
+            torch.mul(i, u, out=c)
+            c.addcmul_(f, c_prev)
+            _tanh(c, out=tc)
+            torch.mul(o, tc, out=h)
+            h_prev, c_prev = h, c
+        # Derivatives for the backward, for all steps at once:
+        # dL/dpre = [gh * F_o | gc * F_i | gc * F_f | gc * F_u],
+        # gc += gh * a with a = o (1 - tanh(c)^2).
+        o, i, f, u = g4.unbind(2)
+        c_prev = torch.cat([state0[:, d:].unsqueeze(0), out[:-1, :, d:]])
+        sig = gates[..., :3 * d]
+        factor = torch.cat([tcs, u, c_prev], dim=-1) * sig * (1 - sig)
+        factor = torch.cat([factor, i * (1 - u * u)], dim=-1)
+        a = o * (1 - tcs * tcs)
+        return factor, a, f, u_all
+
+    def run_backward(self, saved, grad, xw, state0, out, aux, params):
+        factor, a, f, u_all = saved
+        d = u_all.size(1)
+        k, w = factor.shape[:2]
+        g_pre = torch.empty_like(factor)  # [o, i, f, u], pre-activation
+        steps = list(zip(factor[..., :d].unbind(0),
+                         factor[..., d:].view(k, w, 3, d).unbind(0),
+                         a.unbind(0), f.unbind(0), grad[..., :d].unbind(0),
+                         grad[..., d:].unbind(0), g_pre.unbind(0),
+                         g_pre[..., :d].unbind(0),
+                         g_pre[..., d:].view(k, w, 3, d).unbind(0)))
+        gg_next = f_next = gc = None
+        for (f_o, f_ifu, a_t, f_t, gh, gc_ext, gg, gg_o,
+             gg_ifu) in reversed(steps):
+            if gg_next is not None:
+                gh = torch.addmm(gh, gg_next, u_all)
+                gc_ext = torch.addcmul(gc_ext, gc, f_next)
+            gc = torch.addcmul(gc_ext, gh, a_t)
+            torch.mul(gh, f_o, out=gg_o)
+            torch.mul(gc.unsqueeze(1), f_ifu, out=gg_ifu)
+            gg_next, f_next = gg, f_t
+        g_state0 = torch.cat([gg_next @ u_all, gc * f_next], dim=1)
+        g_node = torch.cat([g_pre[..., d:2 * d], g_pre[..., :d],
+                            g_pre[..., 3 * d:], g_pre[..., 2 * d:3 * d]],
+                           dim=-1).view(k * w, -1)  # [i, o, u, f]
+        h_prev = torch.cat([state0[:, :d].unsqueeze(0), out[:-1, :, :d]])
+        h_prev = h_prev.view(k * w, d)
+        return g_node, g_state0, [(g_node[:, :3 * d], h_prev),
+                                  (g_node[:, 3 * d:], h_prev)]
 
 
 _child_sum_step = _ChildSumStep()
@@ -84,9 +189,9 @@ class _NAryStep(LevelStep):
         f = torch.sigmoid(xw[:, 3 * d:].unsqueeze(1) +
                           (h_cat @ w_f.t()).view(n, num_children, d))
         io = torch.sigmoid(iou[:, :2 * d])
-        u = torch.tanh(iou[:, 2 * d:])
+        u = _tanh(iou[:, 2 * d:])
         c = torch.addcmul((f * c_cat).sum(dim=1), io[:, :d], u)
-        tc = torch.tanh(c)
+        tc = _tanh(c)
         h = io[:, d:] * tc
         return torch.cat([h, c], dim=1), (io, u, f, tc, h_cat, c_cat, slot)
 
@@ -151,10 +256,13 @@ class _TreeLSTMBase(MessagePassing):
 
     def _run(self, step, x: Tensor, sched: LevelSchedule,
              aux: Tuple[Tensor, ...] = ()) -> Tuple[Tensor, Tensor]:
-        xw = self.lin(x)
+        # The input projection of all gates, hoisted, computed in the
+        # schedule's order (permuting x is cheaper than permuting W x):
+        xw = self.lin(permute_rows(x, sched.perm, sched.rank))
         state = propagate_levels(step, sched, xw, 2 * self.out_channels,
                                  params=(self.lin_iou.weight,
-                                         self.lin_f.weight), aux=aux)
+                                         self.lin_f.weight), aux=aux,
+                                 in_level_order=True)
         return state[:, :self.out_channels], state[:, self.out_channels:]
 
     def __repr__(self) -> str:

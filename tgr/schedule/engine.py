@@ -71,7 +71,22 @@ class LevelStep:
     meaning :math:`\mathbf{A}^{\top} \mathbf{B}`: the engine concatenates
     the pairs of all levels and does one matrix product at the end instead of
     one per level.
+
+    A step that sets :attr:`runs` to :obj:`True` also implements
+    :meth:`run_forward` and :meth:`run_backward`, which the engine calls for
+    every run of one-to-one levels (:meth:`LevelSchedule.runs`: chains,
+    unary runs): :math:`k` levels of width :math:`w` whose node :math:`r`
+    depends on node :math:`r` of the level before, i.e. :math:`w`
+    independent sequences. There the step needs no gathers and no scatters,
+    and can write into preallocated buffers.
     """
+    #: Whether :meth:`run_forward` / :meth:`run_backward` exist.
+    runs: bool = False
+    #: Whether :meth:`forward` and :meth:`backward` take :obj:`out`, the
+    #: level's slice of the engine's state buffer (of the node inputs'
+    #: gradient buffer), and write their result there (saving a copy).
+    writes_out: bool = False
+
     def forward(self, node_in: Tensor, src_state: Tensor, dst_local: Tensor,
                 edge_in: Optional[Tensor], aux: tuple, params: list):
         r"""Returns :obj:`(state, saved)` for one level."""
@@ -82,6 +97,23 @@ class LevelStep:
                  edge_in: Optional[Tensor], aux: tuple, params: list):
         r"""Returns :obj:`(grad_node_in, grad_src_state, grad_edge_in,
         grad_params)` for one level; any of them may be :obj:`None`."""
+        raise NotImplementedError
+
+    def run_forward(self, node_in: Tensor, state0: Tensor, out: Tensor,
+                    aux: tuple, params: list):
+        r"""Runs :math:`k` one-to-one levels at once: :obj:`node_in` is
+        :math:`(k, w, *)`, :obj:`state0` the :math:`(w, S)` states of the
+        level before the run, :obj:`aux` the per-edge tensors viewed as
+        :math:`(k, w)`; writes the states into :obj:`out`
+        (:math:`(k, w, S)`, a view of the engine's buffer) and returns what
+        :meth:`run_backward` needs."""
+        raise NotImplementedError
+
+    def run_backward(self, saved, grad: Tensor, node_in: Tensor,
+                     state0: Tensor, out: Tensor, aux: tuple, params: list):
+        r"""Returns :obj:`(grad_node_in, grad_state0, grad_params)` of a run,
+        given :obj:`grad` (:math:`(k, w, S)`), the gradient of the run's
+        states from everything outside the run."""
         raise NotImplementedError
 
     def __call__(self, node_in, src_state, dst_local, edge_in, aux, params):
@@ -117,22 +149,37 @@ class _LevelRecurrence(torch.autograd.Function):
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
         level_edges = sched.level_edges()
         node_in_d = node_in.detach()
-        graphs = []
-        for lvl in range(sched.num_levels):
+        runs = dict(sched.runs()) if manual and step.runs else {}
+        segments = []  # ('level', lvl, saved) or ('run', first, last, saved)
+        lvl = 0
+        while lvl < sched.num_levels:
             a, b = node_ptr[lvl], node_ptr[lvl + 1]
-            if a == b:
-                graphs.append(None)
-                continue
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
-            src_l, dst_l = level_edges[lvl]
+            if lvl in runs:
+                last = runs[lvl]
+                ni, s0, out, aux_r = _run_views(sched, lvl, last, node_in_d,
+                                                states, aux)
+                saved = step.run_forward(ni, s0, out, aux_r, leaves)
+                segments.append(('run', lvl, last, saved if record else None))
+                lvl = last + 1
+                continue
+            cur, lvl = lvl, lvl + 1
+            if a == b:
+                continue
+            src_l, dst_l = level_edges[cur]
             src_state = states.index_select(0, src_l)
             ni = node_in_d[a:b]
             ei = edge_in[ea:eb].detach() if edge_in is not None else None
             aux_l = tuple(t[ea:eb] for t in aux) if aux else ()
+            if manual and step.writes_out:
+                out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
+                                          leaves, out=states[a:b])
+                segments.append(('level', cur, saved if record else None))
+                continue
             if manual:
                 out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
                                           leaves)
-                graphs.append(saved if record else None)
+                segments.append(('level', cur, saved if record else None))
             elif record:
                 src_state.requires_grad_()
                 ni = ni.detach().requires_grad_()
@@ -140,12 +187,12 @@ class _LevelRecurrence(torch.autograd.Function):
                     ei.requires_grad_()
                 with torch.enable_grad():
                     out = step(ni, src_state, dst_l, ei, aux_l, leaves)
-                graphs.append((out, ni, src_state, ei))
+                segments.append(('level', cur, (out, ni, src_state, ei)))
             else:
                 out = step(ni, src_state, dst_l, ei, aux_l, leaves)
             states[a:b] = out
         if record:
-            ctx.graphs = graphs
+            ctx.segments = segments
             ctx.leaves = leaves
             ctx.sched = sched
             ctx.step = step
@@ -163,25 +210,38 @@ class _LevelRecurrence(torch.autograd.Function):
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
         level_edges = sched.level_edges()
         grad = grad_states.clone()
-        grad_node = torch.zeros_like(node_in)
+        # Every level writes the rows of its nodes (no zero fill of a large
+        # fresh buffer, whose page faults cost more than the fill):
+        grad_node = torch.empty_like(node_in)
         grad_edge = torch.zeros_like(edge_in) if edge_in is not None else None
         grad_params: List[Optional[Tensor]] = [None] * len(leaves)
         deferred: List[List[tuple]] = [[] for _ in leaves]
         want = [i for i, p in enumerate(leaves) if p.requires_grad]
-        for lvl in range(sched.num_levels - 1, -1, -1):
-            record = ctx.graphs[lvl]
-            if record is None:
+        for segment in reversed(ctx.segments):
+            if segment[0] == 'run':
+                _, first, last, saved = segment
+                ni, s0, out, aux_r = _run_views(sched, first, last, node_in,
+                                                states, ctx.aux)
+                a, b = node_ptr[first], node_ptr[last + 1]
+                g_node, g_s0, g_par = step.run_backward(
+                    saved, grad[a:b].view(out.shape), ni, s0, out, aux_r,
+                    leaves)
+                grad_node[a:b] = g_node.reshape(b - a, -1)
+                grad[node_ptr[first - 1]:a] += g_s0
+                _collect(g_par, grad_params, deferred)
                 continue
+            _, lvl, record = segment
             a, b = node_ptr[lvl], node_ptr[lvl + 1]
             ea, eb = edge_ptr[lvl], edge_ptr[lvl + 1]
             src_l, dst_l = level_edges[lvl]
             if manual:
+                kwargs = dict(out=grad_node[a:b]) if step.writes_out else {}
                 g_node, g_src, g_edge, g_par = step.backward(
                     record, grad[a:b], node_in[a:b],
                     states.index_select(0, src_l), dst_l,
                     edge_in[ea:eb] if edge_in is not None else None,
                     tuple(t[ea:eb] for t in ctx.aux) if ctx.aux else (),
-                    leaves)
+                    leaves, **kwargs)
             else:
                 out, ni, src_state, ei = record
                 inputs = [ni, src_state] + ([ei] if ei is not None else []) \
@@ -197,21 +257,15 @@ class _LevelRecurrence(torch.autograd.Function):
                 g_par = [None] * len(leaves)
                 for i, g in zip(want, grads[3 if ei is not None else 2:]):
                     g_par[i] = g
-            if g_node is not None:
+            if g_node is None:
+                grad_node[a:b].zero_()
+            elif g_node.data_ptr() != grad_node[a:b].data_ptr():
                 grad_node[a:b] = g_node
             if g_src is not None and eb > ea:
                 grad.index_add_(0, src_l, g_src)
             if g_edge is not None:
                 grad_edge[ea:eb] = g_edge
-            for i, g in enumerate(g_par):
-                if g is None:
-                    continue
-                if isinstance(g, tuple):
-                    deferred[i].append(g)
-                elif grad_params[i] is None:
-                    grad_params[i] = g.clone()
-                else:
-                    grad_params[i].add_(g)
+            _collect(g_par, grad_params, deferred)
         for i, p in enumerate(leaves):
             if deferred[i]:
                 A = torch.cat([pair[0] for pair in deferred[i]])
@@ -224,11 +278,67 @@ class _LevelRecurrence(torch.autograd.Function):
         return (None, None, None, None, grad_node, grad_edge, *grad_params)
 
 
+class _PermuteRows(torch.autograd.Function):
+    # x[perm] for a permutation perm, whose backward is the gather by the
+    # inverse permutation (index_select's backward would zero-fill a buffer
+    # and scatter into it).
+    @staticmethod
+    def forward(ctx, x, perm, inv):
+        ctx.save_for_backward(inv)
+        return x.index_select(0, perm)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (inv, ) = ctx.saved_tensors
+        return grad.index_select(0, inv), None, None
+
+
+def permute_rows(x: Tensor, perm: Tensor, inv: Tensor) -> Tensor:
+    r"""The rows of :obj:`x` permuted, :obj:`x[perm]`, with :obj:`inv` the
+    inverse permutation (:obj:`inv[perm] = arange`); differentiable, with a
+    gather as its backward."""
+    if not x.requires_grad:
+        return x.index_select(0, perm)
+    return _PermuteRows.apply(x, perm, inv)
+
+
+def _run_views(sched: LevelSchedule, first: int, last: int, node_in: Tensor,
+               states: Tensor, aux: Sequence[Tensor]):
+    # A run of one-to-one levels as (k, w, *) views: its node inputs, the
+    # states of the level before it, its output slice and its per-edge aux
+    # (edges of a run are sorted like its nodes).
+    node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
+    a, b = node_ptr[first], node_ptr[last + 1]
+    k, w = last - first + 1, node_ptr[first + 1] - a
+    ni = node_in[a:b].view((k, w) + tuple(node_in.shape[1:]))
+    s0 = states[node_ptr[first - 1]:a]
+    out = states[a:b].view(k, w, states.size(1))
+    ea, eb = edge_ptr[first], edge_ptr[last + 1]
+    aux_r = tuple(t[ea:eb].view((k, w) + tuple(t.shape[1:])) for t in aux)
+    return ni, s0, out, aux_r
+
+
+def _collect(g_par, grad_params, deferred) -> None:
+    # Adds a segment's parameter gradients: tensors at once, (A, B) pairs
+    # deferred to one product A^T B at the end.
+    for i, g in enumerate(g_par):
+        if g is None:
+            continue
+        if isinstance(g, tuple):
+            deferred[i].append(g)
+        elif grad_params[i] is None:
+            grad_params[i] = g.clone()
+        else:
+            grad_params[i].add_(g)
+
+
 @torch.compiler.disable
 def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      state_size: int, params: Sequence[Tensor] = (),
                      edge_in: Optional[Tensor] = None,
-                     aux: Sequence[Tensor] = ()) -> Tensor:
+                     aux: Sequence[Tensor] = (),
+                     in_level_order: bool = False) -> Tensor:
     r"""Runs a recurrence over a DAG, one batched step per level, and returns
     the state of every node (in node order).
 
@@ -269,6 +379,11 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
             edges given to :func:`build_schedule`.
         aux (sequence of torch.Tensor): Per-edge tensors without gradient
             (e.g. child positions), in the original edge order.
+        in_level_order (bool, optional): If :obj:`True`, :obj:`node_in` is
+            already in the schedule's order (:obj:`node_in_orig[schedule.perm]`,
+            e.g. a projection of :obj:`x[schedule.perm]`: permuting the
+            narrower input is cheaper than permuting the projection).
+            (default: :obj:`False`)
 
     :rtype: :class:`torch.Tensor` of shape :math:`(|V|, S)`.
     """
@@ -281,10 +396,11 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      node_in.dtype)
         node_in = node_in.to(dtype)
         edge_in = edge_in.to(dtype) if edge_in is not None else None
-    node_pos = node_in.index_select(0, sched.perm)
+    node_pos = node_in if in_level_order else \
+        permute_rows(node_in, sched.perm, sched.rank)
     edge_pos = edge_in.index_select(0, sched.edge_perm) \
         if edge_in is not None else None
     aux_pos = tuple(t.index_select(0, sched.edge_perm) for t in aux)
     states = _LevelRecurrence.apply(step, sched, state_size, aux_pos,
                                     node_pos, edge_pos, *params)
-    return states.index_select(0, sched.rank)
+    return permute_rows(states, sched.rank, sched.perm)

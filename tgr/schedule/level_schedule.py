@@ -38,12 +38,15 @@ class LevelSchedule:
     """
     __slots__ = ('num_nodes', 'num_levels', 'level', 'perm', 'rank',
                  'edge_perm', 'src', 'dst', 'dst_local', 'node_ptr',
-                 'edge_ptr', '_edges')
+                 'edge_ptr', '_edges', '_runs', '_orig')
+    _CACHES = 3  # the last slots hold caches, not state
 
     def __init__(self, **kwargs):
-        for key in self.__slots__[:-1]:
+        for key in self.__slots__[:-self._CACHES]:
             setattr(self, key, kwargs[key])
         self._edges = None
+        self._runs = None
+        self._orig = None
 
     def level_edges(self) -> List[tuple]:
         r"""Per level, the views :obj:`(src, dst_local)` of the edges into
@@ -54,6 +57,21 @@ class LevelSchedule:
                             self.dst_local[p[i]:p[i + 1]])
                            for i in range(self.num_levels)]
         return self._edges
+
+    def runs(self) -> List[tuple]:
+        r"""The maximal runs :obj:`(first, last)` of consecutive levels in
+        which every level is *one-to-one* with the level before it: as many
+        nodes as that level, each with exactly one incoming edge, from the
+        node at the same place in that level (chains, unary runs, a batch of
+        chains side by side). Such a run of :math:`k` levels of width
+        :math:`w` is :math:`w` independent sequences of length :math:`k`,
+        laid out as a contiguous :math:`(k, w)` block of positions, which a
+        :class:`~tgr.schedule.LevelStep` can run as a plain recurrence
+        (:meth:`~tgr.schedule.LevelStep.run_forward`). Computed once, with
+        vectorised work and one host synchronisation."""
+        if self._runs is None:
+            self._runs = _one_to_one_runs(self)
+        return self._runs
 
     @property
     def num_edges(self) -> int:
@@ -68,13 +86,16 @@ class LevelSchedule:
             return 0
         if self.num_edges == 0:
             return None
+        if self._orig is None:  # the edges in their original order, once
+            mine = torch.stack([self.perm.index_select(0, self.src),
+                                self.perm.index_select(0, self.dst)])
+            self._orig = torch.empty_like(mine)
+            self._orig[:, self.edge_perm] = mine
         edge_index = edge_index.to(self.device)
-        mine = torch.stack([self.perm[self.src], self.perm[self.dst]])
-        theirs = edge_index.long().index_select(1, self.edge_perm)
-        bad = (mine != theirs).any(dim=0)
-        if not bool(bad.any()):
+        if torch.equal(self._orig, edge_index.long()):
             return None
-        return int(self.edge_perm[bad.nonzero()[0, 0]])
+        bad = (self._orig != edge_index).any(dim=0)
+        return int(bad.nonzero()[0, 0])
 
     @property
     def device(self) -> torch.device:
@@ -83,7 +104,7 @@ class LevelSchedule:
     def to(self, device) -> 'LevelSchedule':
         r"""Returns a copy of the schedule on :obj:`device`."""
         kwargs = {}
-        for key in self.__slots__[:-1]:
+        for key in self.__slots__[:-self._CACHES]:
             value = getattr(self, key)
             kwargs[key] = value.to(device) if isinstance(value,
                                                          Tensor) else value
@@ -92,6 +113,37 @@ class LevelSchedule:
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_nodes={self.num_nodes}, '
                 f'num_edges={self.num_edges}, num_levels={self.num_levels})')
+
+
+def _one_to_one_runs(sched: 'LevelSchedule') -> List[tuple]:
+    L = sched.num_levels
+    if L < 2 or sched.num_edges == 0:
+        return []
+    device = sched.device
+    node_ptr = torch.tensor(sched.node_ptr, device=device)
+    edge_ptr = torch.tensor(sched.edge_ptr, device=device)
+    width = node_ptr[1:] - node_ptr[:-1]
+    num_in = edge_ptr[1:] - edge_ptr[:-1]
+    # Level of every sorted edge's target (edges are sorted by target):
+    lvl = torch.searchsorted(edge_ptr, torch.arange(sched.num_edges,
+                                                    device=device),
+                             right=True) - 1
+    rank = torch.arange(sched.num_edges, device=device) - edge_ptr[lvl]
+    ok = (sched.dst_local == rank) & \
+        (sched.src == node_ptr[(lvl - 1).clamp(min=0)] + sched.dst_local)
+    bad = torch.zeros(L, dtype=torch.long, device=device)
+    bad.index_add_(0, lvl, (~ok).long())
+    one = torch.zeros(L, dtype=torch.bool, device=device)
+    one[1:] = (width[1:] == width[:-1]) & (num_in[1:] == width[1:]) & \
+        (width[1:] > 0) & (bad[1:] == 0)
+    runs, start = [], None
+    for lvl, flag in enumerate(one.tolist() + [False]):
+        if flag and start is None:
+            start = lvl
+        elif not flag and start is not None:
+            runs.append((start, lvl - 1))
+            start = None
+    return runs
 
 
 @torch.compiler.disable

@@ -19,6 +19,7 @@ from typing import Iterator
 
 import torch
 from torch import Tensor
+from torch_geometric import is_compiling
 
 try:  # the only optional import of torch_scatter in tgr
     import torch_scatter as _torch_scatter
@@ -53,6 +54,12 @@ def use_torch_scatter(enabled: bool) -> Iterator[None]:
         _ENABLED = previous
 
 
+def _use_torch_scatter() -> bool:
+    # torch-scatter's ops have no fake-tensor kernels, so torch.compile
+    # cannot trace them: under compilation the native kernels are used.
+    return torch_scatter_available() and not is_compiling()
+
+
 def _check_reduce(reduce: str) -> None:
     if reduce not in _REDUCES:
         raise ValueError(f"'scatter' expects 'reduce' to be one of {_REDUCES} "
@@ -75,7 +82,7 @@ def scatter(src: Tensor, index: Tensor, dim_size: int,
     shape = (dim_size, ) + tuple(src.shape[1:])
     if reduce == 'sum':
         return src.new_zeros(shape).index_add_(0, index, src)
-    if torch_scatter_available():
+    if _use_torch_scatter():
         return _torch_scatter.scatter(src, index, dim=0, dim_size=dim_size,
                                       reduce=reduce)
     idx = index.view((-1, ) + (1, ) * (src.dim() - 1)).expand_as(src)
@@ -97,7 +104,7 @@ def segment(src: Tensor, ptr: Tensor, reduce: str = 'sum') -> Tensor:
             (default: :obj:`"sum"`)
     """
     _check_reduce(reduce)
-    if torch_scatter_available():
+    if _use_torch_scatter():
         return _torch_scatter.segment_csr(src, ptr, reduce=reduce)
     counts = ptr[1:] - ptr[:-1]
     if reduce == 'sum':

@@ -1,4 +1,5 @@
 r"""Complete models that the examples train, built from :mod:`tgr.nn` layers."""
 from .agc_lstm_net import AGCLSTMNet
+from .hierarchical_attention_network import HierarchicalAttentionNetwork
 
-__all__ = ['AGCLSTMNet']
+__all__ = ['AGCLSTMNet', 'HierarchicalAttentionNetwork']
