@@ -10,6 +10,7 @@ from ..utils import scatter
 from ._checks import (check_channels, check_node_features, check_state,
                       input_channels, message_passing_kwargs)
 from ._functional import sigmoid_backward as _sigmoid_backward
+from ._functional import tanh as _tanh
 from ._functional import tanh_backward as _tanh_backward
 
 
@@ -31,10 +32,10 @@ class _GraphLSTMStep(LevelStep):
         hs = scatter(h_j * w, dst_local, n)  # the q_j = 1 half of hbar_i
         pre = torch.addmm(node_in[:, :2 * d], hs, w_nbr.t())
         g_u = torch.sigmoid(pre[:, :d])
-        g_c = torch.tanh(pre[:, d:])
+        g_c = _tanh(pre[:, d:])
         fm = scatter(edge_in * m_j * w, dst_local, n)
         m = torch.addcmul(node_in[:, 2 * d:3 * d] + fm, g_u, g_c)
-        h = torch.tanh(node_in[:, 3 * d:] * m)
+        h = _tanh(node_in[:, 3 * d:] * m)
         return torch.cat([h, m], dim=1), (g_u, g_c, m, h, hs)
 
     def backward(self, saved, grad, node_in, src_state, dst_local, edge_in,
