@@ -214,10 +214,10 @@ def main():
                 sum(t.sum() for t in out).backward()
             return step
 
-        def floor():  # the layer's matrix products alone
-            h = state[0]
+        def floor():  # the layer's matrix products alone: W f, U h_t,
+            h = state[0]  # W^fn h_t, U^n on both halves of hbar
             return (layer.lin(x), layer.lin_h(h), layer.lin_fn(h),
-                    layer.lin_nbr(h))
+                    layer.lin_nbr(h), layer.lin_nbr(state[1]))
 
         t_tgr = median_time(run(lambda: layer(x, ei, conf, state)), device,
                             args.repeat)
