@@ -191,7 +191,7 @@ def sparse_dropout(x: torch.Tensor, p: float,
     keep = torch.rand(x._nnz(), device=x.device) >= p
     return torch.sparse_coo_tensor(x.indices()[:, keep],
                                    x.values()[keep] / (1 - p), x.shape,
-                                   is_coalesced=True)
+                                   is_coalesced=True, check_invariants=False)
 
 
 class GraphLSTMNet(nn.Module):
