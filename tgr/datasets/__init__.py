@@ -12,3 +12,5 @@ __all__ = ['SST', 'PythonCodeTrees', 'OGBCode2', 'from_ogb_code2',
            'SyntheticSkeletonActions']
 from .bbc_news import BBCNews, DocumentData  # noqa: E402
 __all__ += ['BBCNews', 'DocumentData']
+from .acm3025 import ACM3025  # noqa: E402
+__all__ += ['ACM3025']

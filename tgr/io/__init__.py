@@ -8,6 +8,7 @@ from .ntu_skeleton import NTUSkeleton, parse_ntu_name, read_ntu_skeleton
 from .ptb import parse_ptb_tree, read_ptb_trees
 from .pushshift import parse_comment, read_pushshift
 from .python_ast import read_python_functions
+from .acm3025 import read_acm3025
 from .bbc import read_bbc, read_bbc_article
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     'read_pushshift',
     'parse_comment',
     'read_python_functions',
+    'read_acm3025',
     'read_bbc',
     'read_bbc_article',
 ]

@@ -12,6 +12,7 @@ from ._checks import (check_batch, check_channels, check_node_features,
                       check_state, input_channels)
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh_backward as _tanh_backward
+from ._functional import tanh as _tanh
 from .spatial_graph_conv import SpatialGraphConv, SubsetGraph
 
 
@@ -302,16 +303,16 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
                 graph.gather(h_prev, out=a_t)
                 gates = torch.addmm(xg_s[t], a_t, w_h_t)
             torch.sigmoid(gates[:, :3 * d], out=ifo_t)
-            torch.tanh(gates[:, 3 * d:], out=u_t)
+            _tanh(gates[:, 3 * d:], out=u_t)
             i, f, o = ifo_t.chunk(3, dim=1)
             c_t = torch.mul(i, u_t, out=c_s[t])
             if c_prev is not None:
                 c_t.addcmul_(f, c_prev)
-            torch.mul(o, torch.tanh(c_t, out=tc_t), out=hh)
+            torch.mul(o, _tanh(c_t, out=tc_t), out=hh)
             tot_t.zero_().index_add_(0, batch, hh)
             torch.mm(tot_t, w_query_t, out=r_t).relu_()
             qq = torch.mm(r_t, w_q_t).index_select(0, batch)
-            torch.addmm(b_att, hh, w_att_t, out=z_t).add_(qq).tanh_()
+            _tanh(torch.addmm(b_att, hh, w_att_t, out=z_t).add_(qq), out=z_t)
             al = torch.addmv(b_score, z_t, w_score_v).sigmoid_()
             alpha_s[t].copy_(al)
             h_prev = torch.mul(hh, al.add_(1).unsqueeze(1), out=out_s[t])

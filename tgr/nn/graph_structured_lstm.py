@@ -9,12 +9,14 @@ from ..schedule import (LevelSchedule, LevelStep, build_schedule,
                         check_edge_index, check_single_parent,
                         parent_sibling_dependencies, propagate_levels,
                         sibling_order)
+from ..schedule.engine import permute_rows
 from ..schedule.orders import check_siblings
 from ..utils import scatter
 from ._checks import (check_channels, check_node_features, input_channels,
                       message_passing_kwargs)
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh_backward as _tanh_backward
+from ._functional import tanh as _tanh
 
 
 
@@ -37,9 +39,9 @@ class _GSStep(LevelStep):
         pre = torch.addmm(xw, h_in, w_rec.t())
         gates = torch.sigmoid(pre[:, :4 * d])
         i, f, g, o = gates.split(d, dim=1)
-        c_tilde = torch.tanh(pre[:, 4 * d:])
+        c_tilde = _tanh(pre[:, 4 * d:])
         c = f * c_p + g * c_pi + i * c_tilde
-        tc = torch.tanh(c)
+        tc = _tanh(c)
         h = o * tc
         saved = (gates, c_tilde, tc, h_in, c_pi, c_p, slot, rel)
         return torch.cat([h, c], dim=1), saved
@@ -236,9 +238,13 @@ class GraphStructuredLSTM(MessagePassing):
     def _direction(self, k: int, x: Tensor, sched: LevelSchedule,
                    rel: Tensor) -> Tuple[Tensor, Tensor]:
         d = self.out_channels
+        # The hoisted projection, in the schedule's order (permuting x is
+        # cheaper than permuting its 5d-wide projection):
+        xw = self.lin[k](permute_rows(x, sched.perm, sched.rank))
         state = propagate_levels(
-            _gs_step, sched, self.lin[k](x), 2 * d,
-            params=(self.lin_rec[k].weight, self.init_state[k]), aux=(rel, ))
+            _gs_step, sched, xw, 2 * d,
+            params=(self.lin_rec[k].weight, self.init_state[k]), aux=(rel, ),
+            in_level_order=True)
         return state[:, :d], state[:, d:]
 
     def __repr__(self) -> str:

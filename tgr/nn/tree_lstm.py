@@ -14,6 +14,7 @@ from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import sigmoid_backward_out as _sigmoid_backward_out
 from ._functional import tanh_backward as _tanh_backward
 from ._functional import tanh_backward_out as _tanh_backward_out
+from ._functional import tanh as _tanh
 
 
 
@@ -34,9 +35,9 @@ class _ChildSumStep(LevelStep):
         h, c = out[:, :d], out[:, d:]
         if dst_local.numel() == 0:  # leaves: no children, no products
             io = torch.sigmoid(xw[:, :2 * d])
-            u = torch.tanh(xw[:, 2 * d:3 * d])
+            u = _tanh(xw[:, 2 * d:3 * d])
             torch.mul(io[:, :d], u, out=c)
-            tc = torch.tanh(c)
+            tc = _tanh(c)
             torch.mul(io[:, d:], tc, out=h)
             return out, (io, u, None, tc, None)
         h_k, c_k = src_state[:, :d], src_state[:, d:]
@@ -49,9 +50,9 @@ class _ChildSumStep(LevelStep):
         fc = f * c_k
         fc = scatter(fc if w is None else fc * w, dst_local, n)
         io = torch.sigmoid(iou[:, :2 * d])
-        u = torch.tanh(iou[:, 2 * d:])
+        u = _tanh(iou[:, 2 * d:])
         torch.addcmul(fc, io[:, :d], u, out=c)
-        tc = torch.tanh(c)
+        tc = _tanh(c)
         torch.mul(io[:, d:], tc, out=h)
         return out, (io, u, f, tc, h_sum)
 
@@ -118,10 +119,10 @@ class _ChildSumStep(LevelStep):
         for g, g_sig, o, i, f, u, h, c, tc in steps:
             g.addmm_(h_prev, u_t)
             g_sig.sigmoid_()
-            u.tanh_()
+            _tanh(u, out=u)
             torch.mul(i, u, out=c)
             c.addcmul_(f, c_prev)
-            torch.tanh(c, out=tc)
+            _tanh(c, out=tc)
             torch.mul(o, tc, out=h)
             h_prev, c_prev = h, c
         # Derivatives for the backward, for all steps at once:
@@ -188,9 +189,9 @@ class _NAryStep(LevelStep):
         f = torch.sigmoid(xw[:, 3 * d:].unsqueeze(1) +
                           (h_cat @ w_f.t()).view(n, num_children, d))
         io = torch.sigmoid(iou[:, :2 * d])
-        u = torch.tanh(iou[:, 2 * d:])
+        u = _tanh(iou[:, 2 * d:])
         c = torch.addcmul((f * c_cat).sum(dim=1), io[:, :d], u)
-        tc = torch.tanh(c)
+        tc = _tanh(c)
         h = io[:, d:] * tc
         return torch.cat([h, c], dim=1), (io, u, f, tc, h_cat, c_cat, slot)
 

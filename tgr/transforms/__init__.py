@@ -3,5 +3,7 @@ dataset."""
 from .add_levels import AddLevels
 from .add_sibling_order import AddSiblingOrder
 from .add_skeleton_partition import AddSkeletonPartition
+from .add_metapath_graphs import AddMetaPathGraphs
 
-__all__ = ['AddLevels', 'AddSiblingOrder', 'AddSkeletonPartition']
+__all__ = ['AddLevels', 'AddSiblingOrder', 'AddSkeletonPartition',
+           'AddMetaPathGraphs']
