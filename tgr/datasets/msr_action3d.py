@@ -9,7 +9,7 @@ from torch_geometric.data import Data
 from tqdm import tqdm
 
 from ..io.msr_skeleton import read_msr_skeleton
-from .base import TGRDataset, check_choice
+from .base import TGRDataset, check_at_least, check_choice
 from .skeleton import MSR_LAYOUT
 from .skeleton import pad as pad_frames
 from .skeleton import resample as resample_frames
@@ -210,29 +210,13 @@ class MSRAction3D(TGRDataset):
             :obj:`None` for all 20. (default: :obj:`None`)
         num_frames (int, optional): The number :math:`T` of frames of every
             sample. (default: :obj:`32`)
-        resample (bool, optional): If :obj:`True`, resample the frames by
-            linear interpolation over time to :obj:`num_frames`; otherwise
-            zero-pad at the end (and cut sequences longer than
-            :obj:`num_frames`; :obj:`length` stays the file's count).
-            (default: :obj:`True`)
+        resample (bool, optional): Resample to :obj:`num_frames` by linear
+            interpolation over time; otherwise zero-pad (or cut) as
+            :class:`NTURGBD` does. (default: :obj:`True`)
         fill_missing (bool, optional): If :obj:`True`, fill all-zero frames
             by interpolation (see above). (default: :obj:`True`)
-        transform (callable, optional): A function/transform that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a
-            transformed version. The data object will be transformed before
-            every access. (default: :obj:`None`)
-        pre_transform (callable, optional): A function/transform that takes
-            in a :class:`~torch_geometric.data.Data` object and returns a
-            transformed version, applied once before saving to disk.
-            (default: :obj:`None`)
-        pre_filter (callable, optional): A function that takes in a
-            :class:`~torch_geometric.data.Data` object and returns a boolean
-            value, indicating whether the data object should be included in
-            the final dataset. (default: :obj:`None`)
-        force_reload (bool, optional): Whether to re-process the dataset.
-            (default: :obj:`False`)
-        log (bool, optional): Whether to show a progress bar while
-            processing. (default: :obj:`True`)
+        transform, pre_transform, pre_filter, force_reload, log: As in
+            :class:`~torch_geometric.data.InMemoryDataset`.
 
     **STATS:**
 
@@ -267,12 +251,9 @@ class MSRAction3D(TGRDataset):
         check_choice(name, 'split', split, self.splits)
         if subset is not None:
             check_choice(name, 'subset', subset, tuple(SUBSETS))
-        if int(num_frames) < 1:
-            raise ValueError(f"'{name}' expects 'num_frames' >= 1 (got "
-                             f"{num_frames})")
         self.split = split
         self.subset = subset
-        self.num_frames = int(num_frames)
+        self.num_frames = check_at_least(name, 'num_frames', num_frames)
         self.resample = bool(resample)
         self.fill_missing = bool(fill_missing)
         super().__init__(root, transform, pre_transform, pre_filter,
@@ -341,10 +322,9 @@ class MSRAction3D(TGRDataset):
                         action=torch.tensor([int(name[1:3]) - 1]),
                         length=torch.tensor([length]),
                         subject=torch.tensor([int(name[5:7])]), name=name)
-            if self.pre_filter is not None and not self.pre_filter(data):
+            data = self.pre_process(data)
+            if data is None:
                 continue
-            if self.pre_transform is not None:
-                data = self.pre_transform(data)
             data_list.append(data)
         self.save(data_list, self.processed_paths[0])
 
