@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from tgr.nn import (AGCLSTM, AGCLSTMCell, ChildSumTreeLSTM,
+from tgr.nn import (AGCLSTM, AGCLSTMCell, ChildSumTreeLSTM, GraphLSTM,
                     GraphStructuredLSTM, NAryTreeLSTM, PartAwareLSTM,
                     SpatialGraphConv, skeleton_partition)
-from tgr.nn.models import AGCLSTMNet
+from tgr.nn.models import AGCLSTMJointPartNet, AGCLSTMNet
 from tgr.schedule import build_schedule
 from tgr.testing import chain, random_forest, random_skeleton
 
@@ -19,6 +19,15 @@ from tgr.testing import chain, random_forest, random_skeleton
 def _forest(n, seed, C=5):
     ei = random_forest(n, num_trees=3, seed=seed, max_children=3)
     return (torch.randn(n, C), ei)
+
+
+def _undirected(n, seed, C=5):
+    # A random undirected graph (both directions, some nodes isolated) and a
+    # per-label confidence with ties.
+    gen = torch.Generator().manual_seed(seed)
+    ei = torch.randint(n - 2, (2, n), generator=gen)
+    return (torch.randn(n, C), torch.cat([ei, ei.flip(0)], dim=1),
+            torch.randint(3, (n, 2), generator=gen).float())
 
 
 def _skeletons(sizes, seed, T=4, C=3):
@@ -47,6 +56,7 @@ FAMILIES = {
     'GraphStructuredLSTM': (lambda: GraphStructuredLSTM(5, 8),
                             lambda n, s: (torch.randn(n, 5),
                                           random_forest(n, 3, s).flip(0))),
+    'GraphLSTM': (lambda: GraphLSTM(5, 8), _undirected),
     'SpatialGraphConv': (lambda: SpatialGraphConv(3, 8), None),
     'AGCLSTMCell': (lambda: AGCLSTMCell(3, 8), None),
     'AGCLSTM': (lambda: AGCLSTM(3, 8), None),
@@ -54,6 +64,11 @@ FAMILIES = {
                                             num_joints=20), None),
     'AGCLSTMNet': (lambda: AGCLSTMNet(3, 4, hidden_channels=8,
                                       pool_size=2), None),
+    # Three parts per sample on a path, the first the centre (_parts); two
+    # layers per stream (the temporal pooling included) keep tracing short.
+    'AGCLSTMJointPartNet': (lambda: AGCLSTMJointPartNet(
+        3, 4, torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]), 0,
+        hidden_channels=8, num_layers=2), None),
 }
 
 
@@ -71,6 +86,8 @@ def _call(name, module, n, seed):
     if name == 'PartAwareLSTM':
         part, joint = _parts(b)
         return module(b.x, part, b.batch, joint)
+    if name == 'AGCLSTMJointPartNet':
+        return module(b.x, b.edge_index, b.partition, _parts(b)[0], b.batch)
     return module(b.x, b.edge_index, b.partition, b.batch)
 
 
@@ -201,10 +218,13 @@ def test_spatial_graph_conv_arguments():
 # 7. Sizes and channels #######################################################
 @pytest.mark.parametrize('make', [
     lambda v: ChildSumTreeLSTM(5, v), lambda v: NAryTreeLSTM(5, v),
-    lambda v: GraphStructuredLSTM(5, v), lambda v: SpatialGraphConv(3, v),
+    lambda v: GraphStructuredLSTM(5, v), lambda v: GraphLSTM(5, v),
+    lambda v: SpatialGraphConv(3, v),
     lambda v: AGCLSTMCell(3, v), lambda v: AGCLSTM(3, v),
     lambda v: PartAwareLSTM(3, v, 3, 20),
-    lambda v: AGCLSTMNet(3, 4, hidden_channels=v)])
+    lambda v: AGCLSTMNet(3, 4, hidden_channels=v),
+    lambda v: AGCLSTMJointPartNet(3, 4, torch.tensor([[0], [1]]), 0,
+                                  hidden_channels=v)])
 @pytest.mark.parametrize('value', [0, -3, 2.5, True])
 def test_bad_sizes_are_refused(make, value):
     with pytest.raises(ValueError, match='to be (a positive integer|an '
@@ -217,8 +237,8 @@ def test_wrong_number_of_channels_names_the_layer(name):
     module = FAMILIES[name][0]()
     make_input = FAMILIES[name][1]
     if make_input is not None:
-        x, ei = make_input(9, 0)
-        args = (torch.randn(9, 7), ei)
+        x, ei, *rest = make_input(9, 0)
+        args = (torch.randn(9, 7), ei, *rest)
     else:
         b = _skeletons([9], 0, C=4)
         part, joint = _parts(b)
@@ -226,7 +246,9 @@ def test_wrong_number_of_channels_names_the_layer(name):
                 'AGCLSTMCell': (b.x[:, 0], b.edge_index, b.partition),
                 'AGCLSTM': (b.x, b.edge_index, b.partition),
                 'PartAwareLSTM': (b.x, part, b.batch, joint),
-                'AGCLSTMNet': (b.x, b.edge_index, b.partition)}[name]
+                'AGCLSTMNet': (b.x, b.edge_index, b.partition),
+                'AGCLSTMJointPartNet': (b.x, b.edge_index, b.partition,
+                                        part)}[name]
     cls = name.split('-')[0]
     with pytest.raises(ValueError, match=f"'{cls}' expects 'x' of shape .*"
                        r"input channels|'{cls}' expects 'x' of shape"):

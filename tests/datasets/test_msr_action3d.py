@@ -287,10 +287,79 @@ def test_batch(msr):
     assert batch.y.tolist() == [int(d.y) for d in data_list]
 
 
+# Action subsets ##############################################################
+# Li et al. (2010), Table 1 (1-based action numbers), and the resulting
+# sizes (train, test) and per-class counts of the 557 used sequences.
+LI_2010 = {
+    'AS1': [2, 3, 5, 6, 10, 13, 18, 20],
+    'AS2': [1, 4, 7, 8, 9, 11, 12, 14],
+    'AS3': [6, 14, 15, 16, 17, 18, 19, 20],
+}
+SUBSET_COUNTS = {
+    ('AS1', 'train'): [14, 15, 15, 15, 15, 12, 15, 13],
+    ('AS1', 'test'): [12, 12, 11, 11, 15, 15, 15, 14],
+    ('AS2', 'train'): [15, 13, 14, 15, 15, 15, 15, 14],
+    ('AS2', 'test'): [12, 12, 13, 15, 15, 15, 15, 15],
+    ('AS3', 'train'): [15, 14, 9, 15, 15, 15, 15, 13],
+    ('AS3', 'test'): [11, 15, 11, 15, 15, 15, 15, 14],
+}
+
+
+@pytest.fixture(scope='module')
+def subsets(root):
+    return {(subset, split): MSRAction3D(str(root), split, subset=subset,
+                                         log=False)
+            for subset in LI_2010 for split in MSRAction3D.splits}
+
+
+def test_subset_lists():
+    assert {k: list(v) for k, v in MSRAction3D.subsets.items()} == LI_2010
+    # AS1 and AS2 are disjoint, and the three together cover all actions.
+    assert not set(LI_2010['AS1']) & set(LI_2010['AS2'])
+    assert set().union(*LI_2010.values()) == set(range(1, 21))
+
+
+def test_subsets_filter_and_relabel(msr, subsets, root):
+    for (subset, split), dataset in subsets.items():
+        actions = LI_2010[subset]
+        full = msr[split]
+        counts = SUBSET_COUNTS[subset, split]
+        assert len(dataset) == sum(counts)
+        assert torch.bincount(dataset.y, minlength=8).tolist() == counts
+        assert dataset.num_classes == 8
+        assert list(dataset.action_numbers) == actions
+        assert dataset.classes == tuple(MSRAction3D.actions[a - 1]
+                                        for a in actions)
+        assert str(dataset) == (f"MSRAction3D({sum(counts)}, "
+                                f"split={split!r}, subset={subset!r})")
+        # Exactly the split's sequences of these actions, in the same order
+        # and with the same frames; y is the position in the list, action
+        # the 0-based action number:
+        same = [i for i, d in enumerate(full) if int(d.y) + 1 in actions]
+        assert [d.name for d in dataset] == [full[i].name for i in same]
+        for data, i in zip(dataset, same):
+            number = int(data.name[1:3])
+            assert actions[int(data.y)] == number
+            assert int(data.action) == number - 1 == int(full[i].y)
+            assert torch.equal(data.x, full[i].x)
+            assert int(data.subject) in ({1, 3, 5, 7, 9} if split == 'train'
+                                         else {2, 4, 6, 8, 10})
+    # The full set keeps y == action:
+    assert torch.equal(msr['train'].y, msr['train'].action)
+    assert msr['train'].num_classes == 20
+    assert msr['train'].classes == MSRAction3D.actions
+    # One processed file per subset and split:
+    files = set(os.listdir(root / 'processed'))
+    assert {f'{split}_{subset}_resample32.pt' for subset in LI_2010
+            for split in ('train', 'test')} <= files
+
+
 # Errors ######################################################################
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="'MSRAction3D' expects 'split'"):
         MSRAction3D(str(tmp_path), split='val')
+    with pytest.raises(ValueError, match="'MSRAction3D' expects 'subset'"):
+        MSRAction3D(str(tmp_path), subset='AS4')
     with pytest.raises(ValueError, match="'num_frames' >= 1"):
         MSRAction3D(str(tmp_path), num_frames=0)
 

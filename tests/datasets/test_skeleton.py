@@ -195,3 +195,35 @@ def test_retarget_leaves_missing_joints_missing():
     # No tracked joint ends up at the origin:
     tracked = (x != 0).any(dim=-1)
     assert (out.norm(dim=-1)[tracked] > 0).all()
+
+
+@pytest.mark.parametrize('layout', [MSR_LAYOUT, NTU_LAYOUT])
+def test_fine_parts_split_the_five_parts(layout):
+    from tgr.datasets.skeleton import FINE_PART_NAMES
+    fine, coarse = layout.fine_part(), layout.part()
+    assert len(FINE_PART_NAMES) == 10
+    assert set(fine.tolist()) == set(range(10))
+    # Every fine part lies within one of the five parts, named alike:
+    for p, name in enumerate(FINE_PART_NAMES):
+        owners = set(coarse[fine == p].tolist())
+        assert len(owners) == 1, name
+        owner = PART_NAMES[owners.pop()]
+        assert owner == 'torso' if name in ('torso', 'head') else \
+            name.startswith(owner.split('_')[0]), (name, owner)
+    # Every fine part is connected by its own bones (a piece of a limb):
+    for p in range(10):
+        joints = set((fine == p).nonzero().view(-1).tolist())
+        inner = [(c, q) for c, q in layout.bones if c in joints and q in
+                 joints]
+        assert len(inner) == len(joints) - 1, FINE_PART_NAMES[p]
+    assert torch.equal(layout.fine_part(2), fine.repeat(2))
+
+
+def test_fine_parts_are_checked():
+    from tgr.datasets.skeleton import SkeletonLayout
+    with pytest.raises(ValueError, match='one fine part per joint'):
+        SkeletonLayout('a', ('a', 'b'), ((1, 0),), (0, 0), 0, 0,
+                       fine_parts=(0, 1))
+    plain = SkeletonLayout('a', ('a', 'b'), ((1, 0),), (0, 0), 0, 0)
+    with pytest.raises(ValueError, match='has no fine parts'):
+        plain.fine_part()

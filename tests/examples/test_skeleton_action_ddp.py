@@ -32,8 +32,11 @@ def _gloo_reason():
 @pytest.mark.skipif(_gloo_reason() is not None, reason=str(_gloo_reason()))
 @pytest.mark.parametrize('model', ['agclstm', 'plstm'])
 def test_two_processes_end_with_identical_parameters(tmp_path, model):
+    # PYTHONPATH: the script imports this checkout's tgr, not whichever one
+    # is installed.
     env = dict(os.environ, TQDM_DISABLE='1', OMP_NUM_THREADS='1',
-               CUDA_VISIBLE_DEVICES='', PYTHONWARNINGS='ignore')
+               CUDA_VISIBLE_DEVICES='', PYTHONWARNINGS='ignore',
+               PYTHONPATH=str(REPO))
     if Path('/sys/class/net/lo').exists():
         env.setdefault('GLOO_SOCKET_IFNAME', 'lo')  # loopback only
     save = tmp_path / 'params_{rank}.pt'

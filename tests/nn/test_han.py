@@ -368,6 +368,8 @@ def test_sampled_batch_equals_full_graph_on_seed_nodes():
     assert not torch.allclose(out['paper'][:4], full['paper'][seeds])
 
 
+@pytest.mark.filterwarnings(
+    "ignore:Using 'NeighborSampler' without a 'pyg-lib':UserWarning")
 def test_neighbor_loader_equals_full_graph_on_seed_nodes():
     from torch_geometric.loader import NeighborLoader
     from torch_geometric.typing import WITH_PYG_LIB, WITH_TORCH_SPARSE

@@ -74,6 +74,15 @@ def check_choice(who: str, arg: str, value: Any, choices) -> None:
                          f"(got '{value}')")
 
 
+def check_at_least(who: str, arg: str, value: Any, minimum: int = 1) -> int:
+    r"""Returns :obj:`int(value)`, or raises a :class:`ValueError` naming
+    :obj:`who` and :obj:`arg` when it is below :obj:`minimum`."""
+    if int(value) < minimum:
+        raise ValueError(f"'{who}' expects '{arg}' >= {minimum} (got "
+                         f"{value})")
+    return int(value)
+
+
 def check_raw_link(root: str, message: Callable[[str], str]) -> None:
     r"""Raises :class:`FileNotFoundError` with :obj:`message(raw_dir)` when
     :obj:`root/raw` is a link to a folder that does not exist (tests and
@@ -203,6 +212,15 @@ class TGRDataset(InMemoryDataset):
                                                          missing))
 
     # Processed files #########################################################
+    def pre_process(self, data: Data) -> Optional[Data]:
+        r"""Applies :obj:`pre_filter` and :obj:`pre_transform` to one sample
+        before it is saved: :obj:`None` when the filter drops it."""
+        if self.pre_filter is not None and not self.pre_filter(data):
+            return None
+        if self.pre_transform is not None:
+            data = self.pre_transform(data)
+        return data
+
     @classmethod
     def save(cls, data_list: Sequence[Data], path: str,
              **extra: Any) -> None:

@@ -156,10 +156,9 @@ class BBCNews(TGRDataset):
             data = DocumentData.from_sentences(
                 [[word2idx.get(t, 1) for t in s] for s in sentences],
                 y=torch.tensor([CLASSES.index(category)]))
-            if self.pre_filter is not None and not self.pre_filter(data):
+            data = self.pre_process(data)
+            if data is None:
                 continue
-            if self.pre_transform is not None:
-                data = self.pre_transform(data)
             data_lists[split_of[name]].append(data)
             names[split_of[name]].append(name)
         # All three files at once (nothing is written if collating fails):

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from ..io.ntu_skeleton import (NTUName, NTUSkeleton, parse_ntu_name,
                                read_ntu_skeleton)
-from .base import TGRDataset, check_choice
+from .base import TGRDataset, check_at_least, check_choice
 from .ntu_rgbd_missing import BENCHMARKS, missing_skeletons
 from .skeleton import NTU_LAYOUT
 from .skeleton import pad as pad_frames
@@ -279,17 +279,11 @@ class NTURGBD(TGRDataset):
         name = self.__class__.__name__
         check_choice(name, 'benchmark', benchmark, self.benchmarks)
         check_choice(name, 'split', split, self.splits)
-        if int(num_frames) < 1:
-            raise ValueError(f"'{name}' expects 'num_frames' >= 1 (got "
-                             f"{num_frames})")
-        if int(max_bodies) < 1:
-            raise ValueError(f"'{name}' expects 'max_bodies' >= 1 (got "
-                             f"{max_bodies})")
         self.benchmark = benchmark
         self.split = split
-        self.num_frames = int(num_frames)
+        self.num_frames = check_at_least(name, 'num_frames', num_frames)
+        self.max_bodies = check_at_least(name, 'max_bodies', max_bodies)
         self.resample = bool(resample)
-        self.max_bodies = int(max_bodies)
         super().__init__(root, transform, pre_transform, pre_filter,
                          force_reload=force_reload, log=log)
         self.load(self.processed_paths[0])
@@ -366,10 +360,9 @@ class NTURGBD(TGRDataset):
             data.y = torch.tensor([name.action - 1])
             data.subject = torch.tensor([name.subject])
             data.name = file[:-len('.skeleton')]
-            if self.pre_filter is not None and not self.pre_filter(data):
+            data = self.pre_process(data)
+            if data is None:
                 continue
-            if self.pre_transform is not None:
-                data = self.pre_transform(data)
             data_list.append(data)
         self.save(data_list, self.processed_paths[0])
 

@@ -24,6 +24,11 @@ Two layouts are defined:
   :class:`~tgr.datasets.MSRAction3D` for how the order was determined from the
   data), with the 19 bones of the Kinect v1 skeleton.
 
+Besides those five parts, every layout splits the body into ten finer parts
+(:data:`FINE_PART_NAMES`: torso, head, the upper and the lower half of every
+limb), the nodes of the part-based graph of AGC-LSTM (Joint & Part)
+(:class:`tgr.nn.models.AGCLSTMJointPartNet`).
+
 Joint, bone and part indices are 0-based.
 """
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ __all__ = [
     'NTU_LAYOUT',
     'MSR_LAYOUT',
     'PART_NAMES',
+    'FINE_PART_NAMES',
     'resample',
     'pad',
     'bone_lengths',
@@ -45,6 +51,13 @@ __all__ = [
 
 #: The five body parts of the Part-Aware LSTM; :obj:`part` holds their index.
 PART_NAMES = ('torso', 'left_arm', 'right_arm', 'left_leg', 'right_leg')
+
+#: The ten finer body parts of :attr:`SkeletonLayout.fine_parts`: torso,
+#: head, and each limb in two: upper arm (shoulder and elbow), forearm
+#: (wrist and hand), thigh (hip and knee), shank (ankle and foot).
+FINE_PART_NAMES = ('torso', 'head', 'left_upper_arm', 'left_forearm',
+                   'right_upper_arm', 'right_forearm', 'left_thigh',
+                   'left_shank', 'right_thigh', 'right_shank')
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,9 @@ class SkeletonLayout:
         center (int): The centre joint of ST-GCN's spatial partitioning (the
             joint the centripetal and centrifugal subsets are measured from).
         root (int): The root of the kinematic tree.
+        fine_parts (tuple of int, optional): The finer body part of every
+            joint, an index into :data:`FINE_PART_NAMES`; every part must
+            hold a joint. (default: :obj:`()`, none)
     """
     name: str
     joints: Tuple[str, ...]
@@ -70,6 +86,7 @@ class SkeletonLayout:
     parts: Tuple[int, ...]
     center: int
     root: int
+    fine_parts: Tuple[int, ...] = ()
 
     def __post_init__(self):
         n = len(self.joints)
@@ -79,6 +96,11 @@ class SkeletonLayout:
         if len(self.bones) != n - 1:
             raise ValueError(f"'SkeletonLayout' expects a tree of {n - 1} "
                              f"bones (got {len(self.bones)})")
+        if self.fine_parts and (len(self.fine_parts) != n or set(
+                self.fine_parts) != set(range(len(FINE_PART_NAMES)))):
+            raise ValueError(f"'SkeletonLayout' expects one fine part per "
+                             f"joint, each of the {len(FINE_PART_NAMES)} "
+                             f"parts used (got {self.fine_parts})")
         seen = {self.root}
         for child, parent in self.bones:  # Parents before their children.
             if parent not in seen or child in seen:
@@ -122,6 +144,16 @@ class SkeletonLayout:
         the same for every body."""
         return torch.tensor(self.parts, dtype=torch.long).repeat(num_bodies)
 
+    def fine_part(self, num_bodies: int = 1) -> Tensor:
+        r"""The finer body part of every node (:obj:`long`,
+        :math:`(M \cdot J,)`; :data:`FINE_PART_NAMES`), the same for every
+        body."""
+        if not self.fine_parts:
+            raise ValueError(f"'SkeletonLayout' {self.name!r} has no fine "
+                             f"parts")
+        return torch.tensor(self.fine_parts,
+                            dtype=torch.long).repeat(num_bodies)
+
     def body(self, num_bodies: int = 1) -> Tensor:
         r"""The body of every node (:obj:`long`, :math:`(M \cdot J,)`)."""
         return torch.arange(num_bodies).repeat_interleave(self.num_joints)
@@ -164,6 +196,13 @@ NTU_LAYOUT = SkeletonLayout(
     ]),
     center=20,  # spine_shoulder, as ST-GCN's 'ntu-rgb+d' graph
     root=0,
+    fine_parts=_parts(25, [
+        (0, 1, 20), (2, 3),
+        (4, 5), (6, 7, 21, 22),
+        (8, 9), (10, 11, 23, 24),
+        (12, 13), (14, 15),
+        (16, 17), (18, 19),
+    ]),
 )
 
 #: The MSR Action3D (Kinect v1) 20-joint layout, in the files' order.
@@ -193,6 +232,13 @@ MSR_LAYOUT = SkeletonLayout(
     ]),
     center=2,  # shoulder_center, the Kinect v1 joint of NTU's spine_shoulder
     root=6,
+    fine_parts=_parts(20, [
+        (2, 3, 6), (19, ),
+        (0, 7), (9, 11),
+        (1, 8), (10, 12),
+        (4, 13), (15, 17),
+        (5, 14), (16, 18),
+    ]),
 )
 
 

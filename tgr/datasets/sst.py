@@ -237,10 +237,9 @@ class SST(TGRDataset):
                         y=y[a:b], child_pos=child_pos[ea:eb],
                         root_mask=root_mask[a:b], level=level[a:b],
                         num_nodes=b - a)
-            if self.pre_filter is not None and not self.pre_filter(data):
+            data = self.pre_process(data)
+            if data is None:
                 continue
-            if self.pre_transform is not None:
-                data = self.pre_transform(data)
             data_list.append(data)
         self.save(data_list, self.processed_paths[0], vocab=vocab)
 

@@ -4,6 +4,7 @@ from .graph_structured_lstm import GraphStructuredLSTM
 from .spatial_graph_conv import SpatialGraphConv
 from .agc_lstm import AGCLSTMCell, AGCLSTM
 from .part_aware_lstm import PartAwareLSTM
+from .graph_lstm import GraphLSTM
 # Skeleton structure (tgr.utils.skeleton), importable from here as before:
 from ..utils.skeleton import hop_distance, skeleton_partition
 from .han import HAN
@@ -11,4 +12,4 @@ from . import aggr
 
 __all__ = ['ChildSumTreeLSTM', 'NAryTreeLSTM', 'GraphStructuredLSTM',
            'SpatialGraphConv', 'AGCLSTMCell', 'AGCLSTM', 'hop_distance',
-           'skeleton_partition', 'PartAwareLSTM', 'HAN']
+           'skeleton_partition', 'PartAwareLSTM', 'HAN', 'GraphLSTM']

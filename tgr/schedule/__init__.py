@@ -27,8 +27,9 @@ importable from here.
 from .levels import check_edge_index, check_single_parent, topological_levels
 from .level_schedule import LevelSchedule, build_schedule, layer_schedule
 from .engine import LevelStep, propagate_levels
-from .orders import (check_siblings, first_children,
-                     parent_sibling_dependencies, sibling_order)
+from .orders import (check_siblings, confidence_order, confidence_rank,
+                     first_children, parent_sibling_dependencies,
+                     sibling_order)
 from ..utils.skeleton import SUBSETS, hop_distance, skeleton_partition
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     'check_siblings',
     'first_children',
     'parent_sibling_dependencies',
+    'confidence_order',
+    'confidence_rank',
     'hop_distance',
     'skeleton_partition',
     'SUBSETS',

@@ -4,6 +4,9 @@ r"""Orders that define a dependency DAG, computed once per graph.
   :func:`parent_sibling_dependencies` turns parent and sibling links into the
   dependency edges of a parent + sibling recurrence (the Graph-Structured
   LSTM), in either direction.
+- :func:`confidence_order` orients every edge of an undirected graph from the
+  node updated earlier to the one updated later, in order of decreasing
+  confidence (the Graph LSTM).
 """
 from typing import Optional
 
@@ -13,7 +16,8 @@ from torch import Tensor
 from .levels import check_edge_index, check_single_parent
 
 __all__ = ['sibling_order', 'check_siblings', 'first_children',
-           'parent_sibling_dependencies']
+           'parent_sibling_dependencies', 'confidence_rank',
+           'confidence_order']
 
 
 # Orders ######################################################################
@@ -133,3 +137,102 @@ def parent_sibling_dependencies(edge_index: Tensor, sibling_index: Tensor,
     rel = torch.cat([hier.new_zeros(hier.size(1)),
                      temp.new_ones(temp.size(1))]).long()
     return dep, rel
+
+
+def confidence_rank(confidence: Tensor,
+                    who: str = 'confidence_rank') -> Tensor:
+    r"""The position of every node in the order of decreasing confidence:
+    :math:`0` for the most confident node, ties broken by node index (the
+    lower index first). A :math:`(|V|, C)` confidence (per-label scores) is
+    reduced to its maximum over :math:`C`. No gradient flows through it.
+
+    Raises:
+        TypeError: if :obj:`confidence` is not a real-valued tensor.
+        ValueError: if its shape is not :math:`(|V|,)` or :math:`(|V|, C)`,
+            or an entry is not finite.
+
+    :rtype: :class:`torch.Tensor` of shape :math:`(|V|,)`, dtype
+        :obj:`torch.long`.
+    """
+    if not isinstance(confidence, Tensor) or confidence.is_complex() or \
+            confidence.dtype == torch.bool:
+        got = confidence.dtype if isinstance(confidence, Tensor) else \
+            type(confidence).__name__
+        raise TypeError(f"'{who}' expects 'confidence' to be a real-valued "
+                        f"torch.Tensor (got {got})")
+    if confidence.dim() not in (1, 2) or (confidence.dim() == 2 and
+                                          confidence.size(1) == 0):
+        raise ValueError(f"'{who}' expects 'confidence' of shape "
+                         f"(num_nodes,) or (num_nodes, num_labels) (got "
+                         f"{tuple(confidence.shape)})")
+    confidence = confidence.detach()
+    if confidence.is_floating_point() and \
+            not bool(torch.isfinite(confidence).all()):
+        bad = int((~torch.isfinite(confidence)).nonzero()[0, 0])
+        raise ValueError(f"'{who}' expects finite 'confidence' (node {bad} "
+                         f"has a NaN or infinite value)")
+    if confidence.dim() == 2:
+        confidence = confidence.amax(dim=1)
+    order = torch.sort(confidence, descending=True, stable=True).indices
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel(), device=order.device)
+    return rank
+
+
+def confidence_order(edge_index: Tensor, confidence: Tensor,
+                     who: str = 'confidence_order') -> Tensor:
+    r"""The dependency DAG of a recurrence that updates the nodes of an
+    undirected graph one at a time, in order of decreasing confidence (the
+    Graph LSTM): every undirected edge :math:`\{u, v\}` becomes the edge
+    from the node updated earlier to the node updated later, which reads
+    the earlier one's new state.
+
+    The order is :func:`confidence_rank`: highest confidence first, ties
+    broken by node index; a :math:`(|V|, C)` confidence counts by its
+    maximum over :math:`C`. Self loops are ignored (a node is not its own
+    neighbour) and repeated edges count once.
+
+    Args:
+        edge_index (torch.Tensor): Undirected edges as PyG stores them (both
+            directions present), shape :math:`(2, |E|)`.
+        confidence (torch.Tensor): Per-node confidence, :math:`(|V|,)` or
+            :math:`(|V|, C)`; it also gives the number of nodes.
+        who (str, optional): The name used in error messages.
+
+    Returns:
+        :class:`torch.Tensor` of shape :math:`(2, |E'|)`: one edge per
+        undirected edge, earlier :math:`\to` later, sorted by source then
+        target.
+
+    Raises:
+        ValueError: if an edge appears in one direction only (make the graph
+            undirected with :func:`torch_geometric.utils.to_undirected`), an
+            index is out of range, or the confidence is malformed or not
+            finite.
+    """
+    rank = confidence_rank(confidence, who)
+    num_nodes = rank.numel()
+    check_edge_index(edge_index, num_nodes, who)
+    edge_index = edge_index.long().to(rank.device)
+    src, dst = edge_index[0], edge_index[1]
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    key = src * num_nodes + dst
+    if key.numel() > 1 and not bool((key[1:] > key[:-1]).all()):
+        key = torch.unique(key)  # sorted, without repeats
+    # (PyG's coalesced edge_index is sorted already: no sort needed.)
+    src, dst = key // num_nodes, key % num_nodes
+    if key.numel() > 0:
+        rev = dst * num_nodes + src
+        pos = torch.searchsorted(key, rev).clamp_(max=key.numel() - 1)
+        missing = key[pos] != rev
+        if bool(missing.any()):
+            e = int(missing.nonzero()[0, 0])
+            u, v = int(src[e]), int(dst[e])
+            raise ValueError(
+                f"'{who}' expects an undirected 'edge_index' (both "
+                f"directions of every edge), but the edge {u} -> {v} has no "
+                f"reverse {v} -> {u} (make it undirected with "
+                f"torch_geometric.utils.to_undirected)")
+    forward = rank[src] < rank[dst]
+    return torch.stack([src[forward], dst[forward]])

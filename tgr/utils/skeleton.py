@@ -1,5 +1,6 @@
 r"""Skeleton structure that is not the engine: hop distances to a centre
-joint and ST-GCN's spatial configuration partitioning of the bones."""
+joint, ST-GCN's spatial configuration partitioning of the bones, and the
+graph of body parts that joints are pooled into."""
 from typing import Optional
 
 import torch
@@ -7,7 +8,7 @@ from torch import Tensor
 
 from ..schedule.levels import check_edge_index
 
-__all__ = ['SUBSETS', 'hop_distance', 'skeleton_partition']
+__all__ = ['SUBSETS', 'hop_distance', 'skeleton_partition', 'part_graph']
 
 
 #: The three subsets of ST-GCN's spatial configuration partitioning, in the
@@ -126,6 +127,51 @@ def skeleton_partition(edge_index: Tensor, center: Tensor,
                          f"reaches (every skeleton needs its centre marked "
                          f"in 'center')")
     return torch.where(d_src < d_dst, 1, torch.where(d_src > d_dst, 2, 0))
+
+
+def part_graph(edge_index: Tensor, part: Tensor,
+               num_parts: Optional[int] = None) -> Tensor:
+    r"""The graph of the body parts of a skeleton: parts :math:`p \neq q`
+    are joined (in both directions) when a bone joins a joint of :math:`p`
+    to a joint of :math:`q`. This is the contracted graph
+    :math:`\mathbf{A}_{\text{part}} = [\mathbf{C} \mathbf{A}
+    \mathbf{C}^{\top} > 0]` without its diagonal, for the assignment
+    :math:`\mathbf{C}_{pj} = [\text{part}_j = p]` of the joints to the
+    parts: the part-based graph of AGC-LSTM (Joint & Part), see
+    :class:`tgr.nn.models.AGCLSTMJointPartNet`.
+
+    Args:
+        edge_index (torch.Tensor): The bones, shape :math:`(2, |\mathcal{E}|)`
+            (either or both directions).
+        part (torch.Tensor): The part of every joint, a :obj:`long` tensor of
+            shape :math:`(|\mathcal{V}|,)` with values in
+            :math:`[0, P)`; several bodies need distinct part numbers.
+        num_parts (int, optional): The number of parts :math:`P`
+            (default: :obj:`part.max() + 1`).
+
+    Returns:
+        A :obj:`long` tensor of shape :math:`(2, |\mathcal{E}_{\text{part}}|)`:
+        every pair of joined parts in both directions, sorted by source, then
+        target, without self-loops.
+    """
+    who = 'part_graph'
+    if not isinstance(part, Tensor) or part.is_floating_point() or \
+            part.dtype == torch.bool or part.dim() != 1:
+        raise TypeError(f"'{who}' expects 'part' to be a 1-dimensional "
+                        f"integer tensor, one part per joint")
+    check_edge_index(edge_index, part.numel(), who)
+    part = part.long()
+    if num_parts is None:
+        num_parts = int(part.max()) + 1 if part.numel() else 0
+    if part.numel() and (int(part.min()) < 0 or
+                         int(part.max()) >= num_parts):
+        raise ValueError(f"'{who}' expects 'part' values in [0, "
+                         f"{num_parts - 1}]")
+    src, dst = part[edge_index[0].long()], part[edge_index[1].long()]
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    key = torch.cat([src * num_parts + dst, dst * num_parts + src]).unique()
+    return torch.stack([key // num_parts, key % num_parts])
 
 
 def _center_mask(who: str, center: Tensor, edge_index: Tensor,

@@ -187,16 +187,26 @@ class AGCLSTMNet(torch.nn.Module):
             :math:`(|\mathcal{V}|, T_j)` of the :math:`L` layers (pass both
             to :meth:`loss`).
         """
-        who = self.__class__.__name__
+        self.check_input(x)
+        return self.classify(self.encode(x), edge_index, partition, batch)
+
+    def check_input(self, x: Tensor, who: Optional[str] = None) -> None:
+        r"""Checks joint coordinates :math:`(|\mathcal{V}|, T, F_{in})` for
+        :meth:`forward` (at least :meth:`min_frames` frames); :obj:`who`
+        names the caller in errors."""
+        who = who or self.__class__.__name__
         check_node_features(who, x, '(num_nodes, num_frames, in_channels)',
                             dims=(3, ), channels=input_channels(self.lin_pos))
-        n, T = x.size(0), x.size(1)
-        if T < self.min_frames():
+        if x.size(1) < self.min_frames():
             raise ValueError(f"'{who}' expects at least {self.min_frames()} "
                              f"frames for {self.num_layers} layers with "
-                             f"pool_size={self.pool_size} (got {T})")
-        num_graphs = check_batch(who, batch, n)
+                             f"pool_size={self.pool_size} (got {x.size(1)})")
 
+    def encode(self, x: Tensor) -> Tensor:
+        r"""Step 1 of the class description, the feature augmentation and
+        the LSTM, per joint: :math:`(|\mathcal{V}|, T, F_{in}) \to
+        (|\mathcal{V}|, T, \text{hidden\_channels})` (no input checks; see
+        :meth:`check_input`)."""
         diff = x - torch.cat([x[:, :1], x[:, :-1]], dim=1)
         if self.norm is not None:
             x, diff = self.norm(torch.stack([x, diff])).unbind(0)
@@ -205,7 +215,19 @@ class AGCLSTMNet(torch.nn.Module):
                 lin.initialize_parameters(lin, (x, ))
                 self._init_input_weight(lin.weight)
         h = torch.cat([self.lin_pos(x), self.lin_diff(diff)], dim=-1)
-        h, _ = self.lstm(h)
+        return self.lstm(h)[0]
+
+    def classify(self, h: Tensor, edge_index: Tensor, partition: Tensor,
+                 batch: Optional[Tensor] = None,
+                 ) -> Tuple[Tensor, List[Tensor]]:
+        r"""Steps 2 and 3 of the class description: the AGC-LSTM layers on
+        the graph :obj:`edge_index` (with the subset labels
+        :obj:`partition`) from node features :obj:`h` :math:`(|\mathcal{V}|,
+        T, \text{hidden\_channels})`, and the prediction at every step;
+        returns :obj:`(logits, alphas)` as :meth:`forward`. The nodes need not
+        be the joints that :meth:`encode` saw: the part stream of
+        :class:`AGCLSTMJointPartNet` pools them into body parts first."""
+        num_graphs = check_batch(self.__class__.__name__, batch, h.size(0))
         alphas: List[Tensor] = []
         for j, conv in enumerate(self.convs):
             if j > 0:
