@@ -18,10 +18,10 @@ import time
 import torch
 from torch_geometric.data import Batch
 
-from tgr.nn import (AGCLSTM, ChildSumTreeLSTM, GraphStructuredLSTM,
-                    NAryTreeLSTM, PartAwareLSTM, SpatialGraphConv,
-                    skeleton_partition)
-from tgr.nn.models import AGCLSTMNet
+from tgr.nn import (AGCLSTM, HAN, ChildSumTreeLSTM, GraphLSTM,
+                    GraphStructuredLSTM, NAryTreeLSTM, PartAwareLSTM,
+                    SpatialGraphConv, skeleton_partition)
+from tgr.nn.models import AGCLSTMNet, HierarchicalAttentionNetwork
 from tgr.testing import random_forest, random_skeleton
 
 
@@ -40,6 +40,38 @@ def skeletons(n, seed, T=20):
     b = Batch.from_data_list(data)
     joint = torch.arange(b.num_nodes) - b.ptr[b.batch]
     return b, joint
+
+
+def undirected(n, seed):
+    # A random undirected graph of n nodes (about 3 neighbours each) and a
+    # random confidence.
+    gen = torch.Generator().manual_seed(seed)
+    ei = torch.randint(n, (2, 3 * n // 2), generator=gen)
+    ei = ei[:, ei[0] != ei[1]]
+    return (torch.randn(n, 32), torch.cat([ei, ei.flip(0)], dim=1),
+            torch.rand(n, generator=gen))
+
+
+def hetero(n, seed):
+    # Papers with two meta-path graphs (about 5 and 20 neighbours each).
+    gen = torch.Generator().manual_seed(seed)
+    x = {'paper': torch.randn(n, 32)}
+    edges = {('paper', mp, 'paper'): torch.randint(n, (2, k * n),
+                                                   generator=gen)
+             for mp, k in (('PAP', 5), ('PLP', 20))}
+    return x, edges
+
+
+def documents(n, seed):
+    # n tokens in sentences of 1-20 tokens, documents of 1-10 sentences.
+    gen = torch.Generator().manual_seed(seed)
+    sent = torch.randint(1, 21, (n,), generator=gen).cumsum(0)
+    token_sentence = torch.bucketize(torch.arange(n), sent, right=True)
+    S = int(token_sentence.max()) + 1
+    doc = torch.randint(1, 11, (S,), generator=gen).cumsum(0)
+    sentence_document = torch.bucketize(torch.arange(S), doc, right=True)
+    return (torch.randint(1000, (n,), generator=gen), token_sentence,
+            sentence_document)
 
 
 def cases():
@@ -70,12 +102,26 @@ def cases():
         'AGCLSTMNet': skel(lambda: AGCLSTMNet(3, 10, hidden_channels=32),
                            lambda b, j: (b.x, b.edge_index, b.partition,
                                          b.batch)),
+        'GraphLSTM': (lambda: GraphLSTM(32, 32), undirected),
+        'HAN': (lambda: HAN(32, 8, (['paper'], [('paper', 'PAP', 'paper'),
+                                                ('paper', 'PLP', 'paper')]),
+                            heads=4),
+                lambda n, s: hetero(n // 3, s)),
+        'HierarchicalAttentionNetwork': (
+            lambda: HierarchicalAttentionNetwork(
+                1000, 5, embedding_dim=32, hidden_channels=16,
+                att_channels=16),
+            lambda n, s: documents(3 * n, s)),
     }
 
 
 def flat(out):
     if isinstance(out, torch.Tensor):
         return [out]
+    if out is None:
+        return []
+    if isinstance(out, dict):
+        out = list(out.values())
     return [t for o in out for t in flat(o)]
 
 
