@@ -102,3 +102,36 @@ def test_chain_work_is_linear():
     # index_put per level (forward or backward) would make it quadratic.
     small, large = _chain_work(200), _chain_work(800)
     assert large / small < 4.4, (small, large)
+
+
+def test_split_returns_the_columns_with_the_same_gradients():
+    # split=(1, 2): the state's columns as separate tensors, whose gradients
+    # reach the backward separately; values and gradients as without it.
+    edge_index = random_dag(15, 30, seed=4)
+    sched = build_schedule(edge_index, 15)
+    node_in = torch.randn(15, 3, dtype=torch.double, requires_grad=True)
+    w = torch.tensor(0.4, dtype=torch.double, requires_grad=True)
+    full = propagate_levels(_sum_step, sched, node_in, 3, params=(w, ))
+    weights = torch.randn(15, 3, dtype=torch.double)
+    g_full = torch.autograd.grad((full * weights).sum(), (node_in, w),
+                                 retain_graph=True)
+    a, b = propagate_levels(_sum_step, sched, node_in, 3, params=(w, ),
+                            split=(1, 2))
+    assert a.shape == (15, 1) and b.shape == (15, 2)
+    assert torch.equal(torch.cat([a, b], dim=1), full)
+    loss = (a * weights[:, :1]).sum() + (b * weights[:, 1:]).sum()
+    g_split = torch.autograd.grad(loss, (node_in, w), retain_graph=True)
+    for x, y in zip(g_split, g_full):
+        assert torch.allclose(x, y)
+    # Only one part used: the other's gradient counts as zero.
+    g_a = torch.autograd.grad(a.sum(), node_in)[0]
+    g_ref = torch.autograd.grad(full[:, :1].sum(), node_in)[0]
+    assert torch.allclose(g_a, g_ref)
+
+
+@pytest.mark.parametrize('split', [(1, 1), (3, 0), (4, -1)])
+def test_split_must_cover_the_state(split):
+    sched = build_schedule(chain(3), 3)
+    with pytest.raises(ValueError, match="'split'"):
+        propagate_levels(_sum_step, sched, torch.randn(3, 3), 3,
+                         params=(torch.tensor(1.), ), split=split)

@@ -233,11 +233,12 @@ class GraphLSTM(MessagePassing):
             self.lin_nbr(hbar_old).to(dtype)
         g_o = torch.sigmoid(gates[:, 2 * d:3 * d])
         node_in = torch.cat([uc, m_base, g_o], dim=1)
-        out = propagate_levels(_graph_lstm_step, sched, node_in, 2 * d,
-                               params=(self.lin_nbr.weight, ),
-                               edge_in=gate_new,
-                               aux=(inv_deg.index_select(0, later), ))
-        return out[:, :d], out[:, d:]
+        h, m = propagate_levels(_graph_lstm_step, sched, node_in, 2 * d,
+                                params=(self.lin_nbr.weight, ),
+                                edge_in=gate_new,
+                                aux=(inv_deg.index_select(0, later), ),
+                                split=(d, d))
+        return h, m
 
     @torch.compiler.disable
     def _structure(self, x: Tensor, edge_index: Tensor, confidence: Tensor,

@@ -241,11 +241,11 @@ class GraphStructuredLSTM(MessagePassing):
         # The hoisted projection, in the schedule's order (permuting x is
         # cheaper than permuting its 5d-wide projection):
         xw = self.lin[k](permute_rows(x, sched.perm, sched.rank))
-        state = propagate_levels(
+        h, c = propagate_levels(
             _gs_step, sched, xw, 2 * d,
             params=(self.lin_rec[k].weight, self.init_state[k]), aux=(rel, ),
-            in_level_order=True)
-        return state[:, :d], state[:, d:]
+            in_level_order=True, split=(d, d))
+        return h, c
 
     def __repr__(self) -> str:
         extra = '' if self.bidirectional else ', bidirectional=False'

@@ -15,6 +15,7 @@ from ._functional import sigmoid_backward_out as _sigmoid_backward_out
 from ._functional import tanh_backward as _tanh_backward
 from ._functional import tanh_backward_out as _tanh_backward_out
 from ._functional import tanh as _tanh
+from ._fused import fused_cpu
 
 
 
@@ -33,25 +34,37 @@ class _ChildSumStep(LevelStep):
         if out is None:
             out = xw.new_empty(n, 2 * d)
         h, c = out[:, :d], out[:, d:]
-        if dst_local.numel() == 0:  # leaves: no children, no products
-            io = torch.sigmoid(xw[:, :2 * d])
-            u = _tanh(xw[:, 2 * d:3 * d])
-            torch.mul(io[:, :d], u, out=c)
-            tc = _tanh(c)
-            torch.mul(io[:, d:], tc, out=h)
-            return out, (io, u, None, tc, None)
-        h_k, c_k = src_state[:, :d], src_state[:, d:]
-        w = aux[0].unsqueeze(1) if aux else None
-        h_sum = scatter(h_k if w is None else h_k * w, dst_local, n)
-        iou = torch.addmm(xw[:, :3 * d], h_sum, w_iou.t())
-        f = torch.sigmoid(
-            torch.addmm(xw[:, 3 * d:].index_select(0, dst_local), h_k,
-                        w_f.t()))
-        fc = f * c_k
-        fc = scatter(fc if w is None else fc * w, dst_local, n)
+        fused = fused_cpu(xw)
+        leaves = dst_local.numel() == 0  # no children, no products
+        w = aux[0].unsqueeze(1) if aux and not leaves else None
+        if leaves:
+            iou, f, fc, h_sum = xw[:, :3 * d], None, None, None
+        else:
+            h_k, c_k = src_state[:, :d], src_state[:, d:]
+            h_sum = scatter(h_k if w is None else h_k * w, dst_local, n)
+            iou = torch.addmm(xw[:, :3 * d], h_sum, w_iou.t())
+            f = torch.addmm(xw[:, 3 * d:].index_select(0, dst_local), h_k,
+                            w_f.t())
+        if fused is not None:  # one pass per kernel, gates in place
+            if leaves:
+                iou = iou.clone()
+            else:
+                fc = torch.empty_like(f)
+                fused.forget_forward(f, c_k, fc)
+                fc = scatter(fc if w is None else fc.mul_(w), dst_local, n)
+            tc = torch.empty_like(h)
+            fused.cell_forward(iou[:, :d], iou[:, d:2 * d], iou[:, 2 * d:],
+                               None, None, fc, h, c, tc)
+            return out, (iou[:, :2 * d], iou[:, 2 * d:], f, tc, h_sum)
         io = torch.sigmoid(iou[:, :2 * d])
         u = _tanh(iou[:, 2 * d:])
-        torch.addcmul(fc, io[:, :d], u, out=c)
+        if leaves:
+            torch.mul(io[:, :d], u, out=c)
+        else:
+            f = f.sigmoid_()
+            fc = f * c_k
+            fc = scatter(fc if w is None else fc * w, dst_local, n)
+            torch.addcmul(fc, io[:, :d], u, out=c)
         tc = _tanh(c)
         torch.mul(io[:, d:], tc, out=h)
         return out, (io, u, f, tc, h_sum)
@@ -63,17 +76,25 @@ class _ChildSumStep(LevelStep):
         d, n = w_f.size(0), xw.size(0)
         i, o = io[:, :d], io[:, d:]
         gh, gc = grad[:, :d], grad[:, d:]
-        gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
         # Gradients of the gates' pre-activations [i, o, u | f], written
         # into the engine's buffer for the level:
         g_node = xw.new_empty(n, 4 * d) if out is None else out
         g_iou, g_io = g_node[:, :3 * d], g_node[:, :2 * d]
-        torch.mul(gc, u, out=g_node[:, :d])
-        torch.mul(gh, tc, out=g_node[:, d:2 * d])
-        _sigmoid_backward_out(g_io, io, grad_input=g_io)
-        torch.mul(gc, i, out=g_node[:, 2 * d:3 * d])
-        _tanh_backward_out(g_node[:, 2 * d:3 * d], u,
-                           grad_input=g_node[:, 2 * d:3 * d])
+        fused = fused_cpu(xw)
+        if fused is not None:
+            gc_new = torch.empty_like(tc)
+            fused.cell_backward(i, o, u, tc, gh, gc, g_node[:, :d],
+                                g_node[:, d:2 * d], g_node[:, 2 * d:3 * d],
+                                gc_new)
+            gc = gc_new
+        else:
+            gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
+            torch.mul(gc, u, out=g_node[:, :d])
+            torch.mul(gh, tc, out=g_node[:, d:2 * d])
+            _sigmoid_backward_out(g_io, io, grad_input=g_io)
+            torch.mul(gc, i, out=g_node[:, 2 * d:3 * d])
+            _tanh_backward_out(g_node[:, 2 * d:3 * d], u,
+                               grad_input=g_node[:, 2 * d:3 * d])
         if f is None:  # leaves
             g_node[:, 3 * d:].zero_()
             return g_node, None, None, [None, None]
@@ -82,10 +103,15 @@ class _ChildSumStep(LevelStep):
         if aux:  # the mean: every child's share is weighted
             w = aux[0].unsqueeze(1)
             gc_e, g_sum = gc_e * w, g_sum * w
-        g_f = _sigmoid_backward(gc_e * src_state[:, d:], f)
         g_src = src_state.new_empty(src_state.shape)
+        if fused is not None:
+            g_f = torch.empty_like(gc_e)
+            fused.forget_backward(gc_e, src_state[:, d:], f, g_f,
+                                  g_src[:, d:])
+        else:
+            g_f = _sigmoid_backward(gc_e * src_state[:, d:], f)
+            torch.mul(gc_e, f, out=g_src[:, d:])
         torch.addmm(g_sum, g_f, w_f, out=g_src[:, :d])
-        torch.mul(gc_e, f, out=g_src[:, d:])
         g_node[:, 3 * d:].zero_().index_add_(0, dst_local, g_f)
         return g_node, g_src, None, [(g_iou, h_sum),
                                      (g_f, src_state[:, :d])]
@@ -110,21 +136,26 @@ class _ChildSumStep(LevelStep):
                            xw[..., 2 * d:3 * d]], dim=-1)
         tcs = xw.new_empty(k, w, d)
         g4 = gates.view(k, w, 4, d)
-        # Per-step views, made in C++ before the loop:
-        steps = zip(gates.unbind(0), gates[..., :3 * d].unbind(0),
-                    *(g4[:, :, j].unbind(0) for j in range(4)),
-                    out[..., :d].unbind(0), out[..., d:].unbind(0),
-                    tcs.unbind(0))
-        h_prev, c_prev = state0[:, :d], state0[:, d:]
-        for g, g_sig, o, i, f, u, h, c, tc in steps:
-            g.addmm_(h_prev, u_t)
-            g_sig.sigmoid_()
-            _tanh(u, out=u)
-            torch.mul(i, u, out=c)
-            c.addcmul_(f, c_prev)
-            _tanh(c, out=tc)
-            torch.mul(o, tc, out=h)
-            h_prev, c_prev = h, c
+        fused = fused_cpu(xw)
+        if fused is not None:  # the whole loop in C++, one pass per cell
+            fused.run_forward(gates, u_t, state0[:, :d], state0[:, d:], out,
+                              tcs)
+        else:
+            # Per-step views, made in C++ before the loop:
+            steps = zip(gates.unbind(0), gates[..., :3 * d].unbind(0),
+                        *(g4[:, :, j].unbind(0) for j in range(4)),
+                        out[..., :d].unbind(0), out[..., d:].unbind(0),
+                        tcs.unbind(0))
+            h_prev, c_prev = state0[:, :d], state0[:, d:]
+            for g, g_sig, o, i, f, u, h, c, tc in steps:
+                g.addmm_(h_prev, u_t)
+                g_sig.sigmoid_()
+                _tanh(u, out=u)
+                torch.mul(i, u, out=c)
+                c.addcmul_(f, c_prev)
+                _tanh(c, out=tc)
+                torch.mul(o, tc, out=h)
+                h_prev, c_prev = h, c
         # Derivatives for the backward, for all steps at once:
         # dL/dpre = [gh * F_o | gc * F_i | gc * F_f | gc * F_u],
         # gc += gh * a with a = o (1 - tanh(c)^2).
@@ -141,6 +172,27 @@ class _ChildSumStep(LevelStep):
         d = u_all.size(1)
         k, w = factor.shape[:2]
         g_pre = torch.empty_like(factor)  # [o, i, f, u], pre-activation
+        fused = fused_cpu(factor)
+        if fused is not None:  # the whole reverse loop in C++
+            gc = fused.run_backward(factor, a, f, grad, u_all, g_pre)
+            g_state0 = torch.cat([g_pre[0] @ u_all, gc * f[0]], dim=1)
+        else:
+            g_state0 = self._run_backward_aten(factor, a, f, grad, u_all,
+                                               g_pre)
+        g_node = torch.cat([g_pre[..., d:2 * d], g_pre[..., :d],
+                            g_pre[..., 3 * d:], g_pre[..., 2 * d:3 * d]],
+                           dim=-1).view(k * w, -1)  # [i, o, u, f]
+        h_prev = torch.cat([state0[:, :d].unsqueeze(0), out[:-1, :, :d]])
+        h_prev = h_prev.view(k * w, d)
+        return g_node, g_state0, [(g_node[:, :3 * d], h_prev),
+                                  (g_node[:, 3 * d:], h_prev)]
+
+    @staticmethod
+    def _run_backward_aten(factor, a, f, grad, u_all, g_pre):
+        # The reverse loop of a run in ATen calls (five per step); fills
+        # g_pre and returns the gradient of the state before the run.
+        d = u_all.size(1)
+        k, w = factor.shape[:2]
         steps = list(zip(factor[..., :d].unbind(0),
                          factor[..., d:].view(k, w, 3, d).unbind(0),
                          a.unbind(0), f.unbind(0), grad[..., :d].unbind(0),
@@ -157,14 +209,7 @@ class _ChildSumStep(LevelStep):
             torch.mul(gh, f_o, out=gg_o)
             torch.mul(gc.unsqueeze(1), f_ifu, out=gg_ifu)
             gg_next, f_next = gg, f_t
-        g_state0 = torch.cat([gg_next @ u_all, gc * f_next], dim=1)
-        g_node = torch.cat([g_pre[..., d:2 * d], g_pre[..., :d],
-                            g_pre[..., 3 * d:], g_pre[..., 2 * d:3 * d]],
-                           dim=-1).view(k * w, -1)  # [i, o, u, f]
-        h_prev = torch.cat([state0[:, :d].unsqueeze(0), out[:-1, :, :d]])
-        h_prev = h_prev.view(k * w, d)
-        return g_node, g_state0, [(g_node[:, :3 * d], h_prev),
-                                  (g_node[:, 3 * d:], h_prev)]
+        return torch.cat([gg_next @ u_all, gc * f_next], dim=1)
 
 
 _child_sum_step = _ChildSumStep()
@@ -259,11 +304,12 @@ class _TreeLSTMBase(MessagePassing):
         # The input projection of all gates, hoisted, computed in the
         # schedule's order (permuting x is cheaper than permuting W x):
         xw = self.lin(permute_rows(x, sched.perm, sched.rank))
-        state = propagate_levels(step, sched, xw, 2 * self.out_channels,
-                                 params=(self.lin_iou.weight,
-                                         self.lin_f.weight), aux=aux,
-                                 in_level_order=True)
-        return state[:, :self.out_channels], state[:, self.out_channels:]
+        d = self.out_channels
+        h, c = propagate_levels(step, sched, xw, 2 * d,
+                                params=(self.lin_iou.weight,
+                                        self.lin_f.weight), aux=aux,
+                                in_level_order=True, split=(d, d))
+        return h, c
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '

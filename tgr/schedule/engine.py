@@ -137,7 +137,8 @@ class _LevelRecurrence(torch.autograd.Function):
     """
     @staticmethod
     @without_autocast
-    def forward(ctx, step, sched, state_size, aux, node_in, edge_in, *params):
+    def forward(ctx, step, sched, state_size, bounds, aux, node_in, edge_in,
+                *params):
         record = any(ctx.needs_input_grad)
         manual = isinstance(step, LevelStep)
         num_nodes = node_in.size(0)
@@ -171,15 +172,19 @@ class _LevelRecurrence(torch.autograd.Function):
             ni = node_in_d[a:b]
             ei = edge_in[ea:eb].detach() if edge_in is not None else None
             aux_l = tuple(t[ea:eb] for t in aux) if aux else ()
-            if manual and step.writes_out:
-                out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
-                                          leaves, out=states[a:b])
-                segments.append(('level', cur, saved if record else None))
-                continue
             if manual:
-                out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
-                                          leaves)
-                segments.append(('level', cur, saved if record else None))
+                # The gathered source states are kept for the backward, which
+                # would otherwise gather them again:
+                if step.writes_out:
+                    out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
+                                              leaves, out=states[a:b])
+                else:
+                    out, saved = step.forward(ni, src_state, dst_l, ei, aux_l,
+                                              leaves)
+                segments.append(('level', cur, (saved, src_state)
+                                 if record else None))
+                if step.writes_out:
+                    continue
             elif record:
                 src_state.requires_grad_()
                 ni = ni.detach().requires_grad_()
@@ -198,18 +203,27 @@ class _LevelRecurrence(torch.autograd.Function):
             ctx.step = step
             ctx.aux = aux
             ctx.save_for_backward(node_in, edge_in, states)
-        return states
+        # Back to node order, split into separate tensors (whose gradients
+        # arrive separately: no zero-filled gradient of a column slice):
+        if bounds is None:
+            return states.index_select(0, sched.rank)
+        return tuple(states[:, a:b].index_select(0, sched.rank)
+                     for a, b in zip(bounds[:-1], bounds[1:]))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     @without_autocast
-    def backward(ctx, grad_states):
+    def backward(ctx, *grad_outputs):
         sched, leaves, step = ctx.sched, ctx.leaves, ctx.step
         node_in, edge_in, states = ctx.saved_tensors
         manual = isinstance(step, LevelStep)
         node_ptr, edge_ptr = sched.node_ptr, sched.edge_ptr
         level_edges = sched.level_edges()
-        grad = grad_states.clone()
+        # The gradient of the states in level order: a fresh tensor, which
+        # the loop below owns and accumulates into.
+        g_out = grad_outputs[0] if len(grad_outputs) == 1 else \
+            torch.cat(grad_outputs, dim=1)
+        grad = g_out.index_select(0, sched.perm)
         # Every level writes the rows of its nodes (no zero fill of a large
         # fresh buffer, whose page faults cost more than the fill):
         grad_node = torch.empty_like(node_in)
@@ -236,9 +250,9 @@ class _LevelRecurrence(torch.autograd.Function):
             src_l, dst_l = level_edges[lvl]
             if manual:
                 kwargs = dict(out=grad_node[a:b]) if step.writes_out else {}
+                saved, src_state = record
                 g_node, g_src, g_edge, g_par = step.backward(
-                    record, grad[a:b], node_in[a:b],
-                    states.index_select(0, src_l), dst_l,
+                    saved, grad[a:b], node_in[a:b], src_state, dst_l,
                     edge_in[ea:eb] if edge_in is not None else None,
                     tuple(t[ea:eb] for t in ctx.aux) if ctx.aux else (),
                     leaves, **kwargs)
@@ -273,9 +287,10 @@ class _LevelRecurrence(torch.autograd.Function):
                 g = A.t() @ B
                 grad_params[i] = g if grad_params[i] is None else \
                     grad_params[i] + g
-            if grad_params[i] is None and ctx.needs_input_grad[6 + i]:
+            if grad_params[i] is None and ctx.needs_input_grad[7 + i]:
                 grad_params[i] = torch.zeros_like(p)
-        return (None, None, None, None, grad_node, grad_edge, *grad_params)
+        return (None, None, None, None, None, grad_node, grad_edge,
+                *grad_params)
 
 
 class _PermuteRows(torch.autograd.Function):
@@ -319,6 +334,12 @@ def _run_views(sched: LevelSchedule, first: int, last: int, node_in: Tensor,
     return ni, s0, out, aux_r
 
 
+#: A level's :math:`(A, B)` pair with at least this many rows is multiplied
+#: at once (a product that large runs at full speed); smaller ones are
+#: concatenated and multiplied together at the end.
+_DEFER_ROWS = 256
+
+
 def _collect(g_par, grad_params, deferred) -> None:
     # Adds a segment's parameter gradients: tensors at once, (A, B) pairs
     # deferred to one product A^T B at the end.
@@ -326,7 +347,12 @@ def _collect(g_par, grad_params, deferred) -> None:
         if g is None:
             continue
         if isinstance(g, tuple):
-            deferred[i].append(g)
+            if g[0].size(0) < _DEFER_ROWS:
+                deferred[i].append(g)
+            elif grad_params[i] is None:
+                grad_params[i] = g[0].t() @ g[1]
+            else:
+                grad_params[i].addmm_(g[0].t(), g[1])
         elif grad_params[i] is None:
             grad_params[i] = g.clone()
         else:
@@ -338,7 +364,8 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
                      state_size: int, params: Sequence[Tensor] = (),
                      edge_in: Optional[Tensor] = None,
                      aux: Sequence[Tensor] = (),
-                     in_level_order: bool = False) -> Tensor:
+                     in_level_order: bool = False,
+                     split: Optional[Sequence[int]] = None):
     r"""Runs a recurrence over a DAG, one batched step per level, and returns
     the state of every node (in node order).
 
@@ -384,13 +411,30 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
             e.g. a projection of :obj:`x[schedule.perm]`: permuting the
             narrower input is cheaper than permuting the projection).
             (default: :obj:`False`)
+        split (sequence of int, optional): If given, the widths the state is
+            split into (summing to :math:`S`, e.g. :obj:`(d, d)` for
+            :math:`[\mathbf{h}, \mathbf{c}]`), returned as separate
+            tensors; their gradients then reach the backward pass
+            separately, without the zero-filled full-width gradient that
+            slicing the returned state would cost. (default: :obj:`None`)
 
-    :rtype: :class:`torch.Tensor` of shape :math:`(|V|, S)`.
+    :rtype: :class:`torch.Tensor` of shape :math:`(|V|, S)`, or a tuple of
+        :math:`(|V|, S_i)` tensors with :obj:`split`.
     """
     sched = schedule
     if node_in.size(0) != sched.num_nodes:
         raise ValueError(f"'propagate_levels' expects 'node_in' with "
                          f"{sched.num_nodes} rows (got {node_in.size(0)})")
+    bounds = None
+    if split is not None:
+        split = [int(s) for s in split]
+        if sum(split) != state_size or any(s <= 0 for s in split):
+            raise ValueError(f"'propagate_levels' expects 'split' to be "
+                             f"positive widths summing to 'state_size' "
+                             f"{state_size} (got {split})")
+        bounds = [0]
+        for s in split:
+            bounds.append(bounds[-1] + s)
     if autocast_enabled(node_in.device):
         dtype = next((p.dtype for p in params if p.is_floating_point()),
                      node_in.dtype)
@@ -401,6 +445,5 @@ def propagate_levels(step: Step, schedule: LevelSchedule, node_in: Tensor,
     edge_pos = edge_in.index_select(0, sched.edge_perm) \
         if edge_in is not None else None
     aux_pos = tuple(t.index_select(0, sched.edge_perm) for t in aux)
-    states = _LevelRecurrence.apply(step, sched, state_size, aux_pos,
-                                    node_pos, edge_pos, *params)
-    return permute_rows(states, sched.rank, sched.perm)
+    return _LevelRecurrence.apply(step, sched, state_size, bounds, aux_pos,
+                                  node_pos, edge_pos, *params)

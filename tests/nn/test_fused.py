@@ -1,0 +1,110 @@
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tgr.nn import ChildSumTreeLSTM
+from tgr.nn._fused import fused_cpu, fused_cpu_available, set_fused_cpu
+from tgr.schedule import build_schedule
+from tgr.testing import chain, random_dag, random_forest
+
+CAN_BUILD = (torch.backends.cpu.get_cpu_capability() in ('AVX2', 'AVX512')
+             and shutil.which(os.environ.get('CXX', 'c++')) is not None
+             and os.environ.get('TGR_FUSED_CPU', '1') != '0')
+
+
+def test_kernels_build_where_they_can():
+    # Where the CPU has AVX2 and a compiler exists (this machine, CI), the
+    # kernels must build: a silent fallback would hide a broken build.
+    if not CAN_BUILD:
+        pytest.skip('no AVX2 or no C++ compiler: the ATen path is used')
+    assert fused_cpu_available()
+    assert fused_cpu(torch.zeros(1)) is not None
+    assert fused_cpu(torch.zeros(1, dtype=torch.float64)) is not None
+    assert fused_cpu(torch.zeros(1, dtype=torch.bfloat16)) is None
+
+
+def test_environment_variable_turns_them_off():
+    code = ('from tgr.nn._fused import fused_cpu_available as f; '
+            'import torch; from tgr.nn import ChildSumTreeLSTM; '
+            'ChildSumTreeLSTM(2, 3)(torch.randn(3, 2), '
+            'torch.tensor([[0, 1], [2, 2]])); print(f())')
+    env = dict(os.environ, TGR_FUSED_CPU='0')
+    out = subprocess.run([sys.executable, '-c', code], env=env, check=True,
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == 'False'
+
+
+def _mixed_forest():
+    # Random trees (levels of every width and fan-in), two chains side by
+    # side (a run of one-to-one levels) and an isolated node.
+    parts = [(random_forest(40, num_trees=4, seed=5), 40), (chain(9), 9),
+             (chain(9), 9), (torch.empty(2, 0, dtype=torch.long), 1)]
+    edges, offset = [], 0
+    for e, n in parts:
+        edges.append(e + offset)
+        offset += n
+    return torch.cat(edges, dim=1), offset
+
+
+def _run(layer, x, edge_index, fused):
+    before = set_fused_cpu(fused)
+    try:
+        x = x.detach().requires_grad_()
+        layer.zero_grad(set_to_none=True)
+        h, c = layer(x, edge_index)
+        w = torch.linspace(-1, 1, h.numel(), dtype=h.dtype).view(h.shape)
+        ((h * w).sum() + (c * w.flip(0)).sum()).backward()
+        grads = [x.grad] + [p.grad for p in layer.parameters()]
+        return [h.detach(), c.detach()] + grads
+    finally:
+        set_fused_cpu(before)
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+@pytest.mark.parametrize('dtype,tol', [(torch.float64, 1e-12),
+                                       (torch.float32, 2e-5)])
+@pytest.mark.parametrize('aggr', ['add', 'mean'])
+@pytest.mark.parametrize('graph', ['forest', 'dag'])
+def test_fused_and_aten_paths_agree(dtype, tol, aggr, graph):
+    # The fused kernels and the ATen path compute the same values and
+    # gradients (float32 differs only by the kernels' exp, within 20 ulp).
+    torch.manual_seed(0)
+    if graph == 'forest':
+        edge_index, n = _mixed_forest()
+    else:
+        edge_index, n = random_dag(30, 70, seed=2), 30
+    assert graph == 'dag' or build_schedule(edge_index, n).runs()
+    layer = ChildSumTreeLSTM(5, 7, aggr=aggr).to(dtype)
+    x = torch.randn(n, 5, dtype=dtype)
+    fused = _run(layer, x, edge_index, True)
+    aten = _run(layer, x, edge_index, False)
+    for a, b in zip(fused, aten):
+        assert torch.allclose(a, b, atol=tol, rtol=tol), (a - b).abs().max()
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+def test_fused_kernels_with_a_width_off_the_vector_size():
+    # d = 13 exercises the vector loop and the scalar tail of every kernel
+    # (chains: the run kernels; a tree: the level kernels).
+    torch.manual_seed(1)
+    edge_index, n = _mixed_forest()
+    layer = ChildSumTreeLSTM(3, 13).double()
+    x = torch.randn(n, 3, dtype=torch.double)
+    for a, b in zip(_run(layer, x, edge_index, True),
+                    _run(layer, x, edge_index, False)):
+        assert torch.allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+def test_fused_kernels_check_their_arguments():
+    kernels = fused_cpu(torch.zeros(1))
+    x = torch.zeros(4, 3)
+    with pytest.raises(RuntimeError, match="'c' must be"):
+        kernels.cell_forward(x, x, x, None, None, None, x, torch.zeros(3, 3),
+                             None)
+    with pytest.raises(RuntimeError, match='wrong dtype'):
+        kernels.forget_forward(x, x.double(), x)
