@@ -108,3 +108,36 @@ def test_fused_kernels_check_their_arguments():
                              None)
     with pytest.raises(RuntimeError, match='wrong dtype'):
         kernels.forget_forward(x, x.double(), x)
+
+
+def _agc_run(layer, x, args, state, fused):
+    before = set_fused_cpu(fused)
+    try:
+        x = x.detach().requires_grad_()
+        state = None if state is None else \
+            tuple(s.detach().requires_grad_() for s in state)
+        out, alpha, (h, c) = layer(x, *args, state=state)
+        torch.manual_seed(3)
+        loss = sum((t * torch.randn_like(t)).sum() for t in (out, alpha, h, c))
+        inputs = [x] + (list(state) if state else []) + \
+            list(layer.parameters())
+        return [out, alpha, h, c] + list(torch.autograd.grad(loss, inputs))
+    finally:
+        set_fused_cpu(before)
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+@pytest.mark.parametrize('with_state', [False, True])
+def test_agc_lstm_fused_and_aten_paths_agree(with_state):
+    from tgr.nn import AGCLSTM, skeleton_partition
+    from tgr.testing import random_skeleton
+    data = random_skeleton(14, T=5, C=3, seed=4)
+    part = skeleton_partition(data.edge_index, data.center)
+    torch.manual_seed(0)
+    layer = AGCLSTM(3, 11, att_channels=5).double()
+    state = (torch.randn(14, 11, dtype=torch.double),
+             torch.randn(14, 11, dtype=torch.double)) if with_state else None
+    args = (data.edge_index, part, None)
+    for a, b in zip(_agc_run(layer, data.x, args, state, True),
+                    _agc_run(layer, data.x, args, state, False)):
+        assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()

@@ -6,10 +6,12 @@ from torch_geometric.nn import Linear
 from torch_geometric.nn.dense.linear import is_uninitialized_parameter
 
 from ..schedule.engine import autocast_enabled, without_autocast
+from ..utils.memory import empty
 from ._checks import check_node_features
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh_backward as _tanh_backward
 from ._functional import tanh as _tanh
+from ._fused import fused_cpu
 from .agc_lstm_cell import AGCLSTMCell
 from .spatial_graph_conv import SubsetGraph
 
@@ -47,37 +49,46 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
         w_h_t, w_query_t, w_q_t, w_att_t = (w_h.t(), w_query.t(), w_q.t(),
                                             w_att.t())
         w_score_v, num_att = w_score.view(-1), w_att.size(0)
-        new = xg.new_empty
+        def new(*shape):  # large buffers on huge pages (fewer page faults)
+            return empty(shape, xg)
+
         out, alpha = new(n, T, d), new(n, T)  # node-major, as returned
         # What backward needs, one slice per step (a single step's worth
-        # when nothing is recorded).
+        # when nothing is recorded): the activated gates [i, f, o | u],
+        # c, tanh(c), the gathered h, and the attention's intermediates.
         S = T if record else 1
-        ifo, u, c, tc = new(S, n, 3 * d), new(S, n, d), new(T, n, d), \
-            new(S, n, d)
+        act, c, tc = new(S, n, 4 * d), new(T, n, d), new(S, n, d)
         a, h_hat, z = new(S, n, 3 * d), new(S, n, d), new(S, n, num_att)
         tot, r = new(S, B, d), new(S, B, d)
         # Per-step views, made once (slicing inside the loop costs more).
         xg_s, c_s = xg.unbind(0), c.unbind(0)
         out_s, alpha_s = out.unbind(1), alpha.unbind(1)
-        steps = list(zip(*(buf.unbind(0) for buf in (ifo, u, tc, a, h_hat,
-                                                      z, tot, r))))
+        steps = list(zip(*(buf.unbind(0) for buf in (act, tc, a, h_hat, z,
+                                                      tot, r))))
+        fused = fused_cpu(xg)
         h_prev, c_prev = h0, c0
         for t in range(T):
-            ifo_t, u_t, tc_t, a_t, hh, z_t, tot_t, r_t = \
-                steps[t if record else 0]
+            act_t, tc_t, a_t, hh, z_t, tot_t, r_t = steps[t if record else 0]
             if h_prev is None:
-                gates = xg_s[t]
+                act_t.copy_(xg_s[t])
                 a_t.zero_()
             else:
                 graph.gather(h_prev, out=a_t)
-                gates = torch.addmm(xg_s[t], a_t, w_h_t)
-            torch.sigmoid(gates[:, :3 * d], out=ifo_t)
-            _tanh(gates[:, 3 * d:], out=u_t)
-            i, f, o = ifo_t.chunk(3, dim=1)
-            c_t = torch.mul(i, u_t, out=c_s[t])
-            if c_prev is not None:
-                c_t.addcmul_(f, c_prev)
-            torch.mul(o, _tanh(c_t, out=tc_t), out=hh)
+                torch.addmm(xg_s[t], a_t, w_h_t, out=act_t)
+            i, f, o, u_t = act_t.chunk(4, dim=1)
+            c_t = c_s[t]
+            if fused is not None:  # the cell in one pass, gates in place
+                if c_prev is None:
+                    f.sigmoid_()
+                fused.cell_forward(i, o, u_t, None if c_prev is None else f,
+                                   c_prev, None, hh, c_t, tc_t)
+            else:
+                act_t[:, :3 * d].sigmoid_()
+                _tanh(u_t, out=u_t)
+                torch.mul(i, u_t, out=c_t)
+                if c_prev is not None:
+                    c_t.addcmul_(f, c_prev)
+                torch.mul(o, _tanh(c_t, out=tc_t), out=hh)
             tot_t.zero_().index_add_(0, batch, hh)
             torch.mm(tot_t, w_query_t, out=r_t).relu_()
             qq = torch.mm(r_t, w_q_t).index_select(0, batch)
@@ -89,7 +100,7 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
         if record:
             ctx.graph, ctx.batch = graph, batch
             ctx.has_h0, ctx.has_c0 = h0 is not None, c0 is not None
-            ctx.save_for_backward(c0, ifo, u, c, tc, a, h_hat, z, tot, r,
+            ctx.save_for_backward(c0, act, c, tc, a, h_hat, z, tot, r,
                                   alpha, *params)
         return out, alpha, c[T - 1].clone()
 
@@ -97,14 +108,16 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     @without_autocast
     def backward(ctx, grad_out, grad_alpha, grad_c_last):
-        (c0, ifo, u, c, tc, a, h_hat, z, tot, r, alpha, w_h, w_query, w_att,
+        (c0, act, c, tc, a, h_hat, z, tot, r, alpha, w_h, w_query, w_att,
          b_att, w_q, w_score, b_score) = ctx.saved_tensors
         graph, batch = ctx.graph, ctx.batch
         T, n, d = c.shape
         B, num_att = tot.size(1), w_att.size(0)
         c_s = c.unbind(0)
         w_score_r = w_score.view(1, -1)
-        new = c.new_empty
+        def new(*shape):
+            return empty(shape, c)
+
         g_xg = new(T, n, 4 * d)
         g_pa, g_zp = new(T, n), new(T, n, num_att)
         g_qq, g_rp = new(T, B, num_att), new(T, B, d)
@@ -115,14 +128,15 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
         g_xg_s, g_pa_s, g_zp_s = g_xg.unbind(0), g_pa.unbind(0), \
             g_zp.unbind(0)
         g_qq_s, g_rp_s = g_qq.unbind(0), g_rp.unbind(0)
-        steps = list(zip(ifo.unbind(0), u.unbind(0), c.unbind(0),
-                         tc.unbind(0), h_hat.unbind(0), z.unbind(0),
-                         r.unbind(0), alpha.unbind(1)))
+        steps = list(zip(act.unbind(0), c.unbind(0), tc.unbind(0),
+                         h_hat.unbind(0), z.unbind(0), r.unbind(0),
+                         alpha.unbind(1)))
+        fused = fused_cpu(c)
         grad_out_s = grad_out.unbind(1) if grad_out is not None else None
         grad_alpha_s = grad_alpha.unbind(1) if grad_alpha is not None \
             else None
         for t in range(T - 1, -1, -1):
-            ifo_t, u_t, c_t, tc_t, hh, z_t, r_t, al = steps[t]
+            act_t, c_t, tc_t, hh, z_t, r_t, al = steps[t]
             if t < T - 1 and grad_out_s is not None:
                 gh.add_(grad_out_s[t])
             # h = (1 + alpha) h_hat, alpha = sigmoid(U_s z + b_u):
@@ -141,22 +155,34 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
             g_rp_t = torch.mul(g_qq_t @ w_q, r_t > 0, out=g_rp_s[t])
             g_hh.add_((g_rp_t @ w_query).index_select(0, batch))
             # The LSTM cell, h_hat = o tanh(c):
-            i, f, o = ifo_t.chunk(3, dim=1)
-            gc.add_(_tanh_backward(g_hh * o, tc_t))
+            i, f, o, u_t = act_t.chunk(4, dim=1)
             c_prev = c_s[t - 1] if t > 0 else c0
             g = g_xg_s[t]
-            torch.mul(gc, u_t, out=g[:, :d])
-            if c_prev is not None:
-                torch.mul(gc, c_prev, out=g[:, d:2 * d])
+            if fused is not None:  # one pass for the cell, one for f
+                gc_new = torch.empty_like(gc)
+                fused.cell_backward(i, o, u_t, tc_t, g_hh, gc, g[:, :d],
+                                    g[:, 2 * d:3 * d], g[:, 3 * d:], gc_new)
+                if c_prev is not None:
+                    fused.forget_backward(gc_new, c_prev, f, g[:, d:2 * d],
+                                          gc)  # gc = gc_new f
+                else:
+                    g[:, d:2 * d].zero_()
+                    gc = gc_new.mul_(f)
             else:
-                g[:, d:2 * d].zero_()
-            torch.mul(g_hh, tc_t, out=g[:, 2 * d:3 * d])
-            g[:, :3 * d] = _sigmoid_backward(g[:, :3 * d], ifo_t)
-            g[:, 3 * d:] = _tanh_backward(gc * i, u_t)
+                gc.add_(_tanh_backward(g_hh * o, tc_t))
+                torch.mul(gc, u_t, out=g[:, :d])
+                if c_prev is not None:
+                    torch.mul(gc, c_prev, out=g[:, d:2 * d])
+                else:
+                    g[:, d:2 * d].zero_()
+                torch.mul(g_hh, tc_t, out=g[:, 2 * d:3 * d])
+                g[:, :3 * d] = _sigmoid_backward(g[:, :3 * d],
+                                                 act_t[:, :3 * d])
+                g[:, 3 * d:] = _tanh_backward(gc * i, u_t)
+                if t > 0 or ctx.has_c0:
+                    gc = gc.mul_(f)
             if t > 0 or ctx.has_h0:
                 gh = graph.scatter(g @ w_h)
-            if t > 0 or ctx.has_c0:
-                gc = gc.mul_(f)
         g_x = g_xg.view(T * n, 4 * d)
         grads = [
             _t_mm(g_x, a.view(T * n, 3 * d)),                     # w_h

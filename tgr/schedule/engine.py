@@ -12,6 +12,7 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from torch import Tensor
 
+from ..utils.memory import empty
 from .level_schedule import LevelSchedule
 
 __all__ = ['LevelStep', 'propagate_levels', 'autocast_enabled',
@@ -142,7 +143,7 @@ class _LevelRecurrence(torch.autograd.Function):
         record = any(ctx.needs_input_grad)
         manual = isinstance(step, LevelStep)
         num_nodes = node_in.size(0)
-        states = node_in.new_empty(num_nodes, state_size)
+        states = empty((num_nodes, state_size), node_in)
         if record and not manual:
             leaves = [p.detach().requires_grad_() for p in params]
         else:
@@ -223,10 +224,11 @@ class _LevelRecurrence(torch.autograd.Function):
         # the loop below owns and accumulates into.
         g_out = grad_outputs[0] if len(grad_outputs) == 1 else \
             torch.cat(grad_outputs, dim=1)
-        grad = g_out.index_select(0, sched.perm)
+        grad = torch.index_select(g_out, 0, sched.perm,
+                                  out=empty(g_out.shape, g_out))
         # Every level writes the rows of its nodes (no zero fill of a large
         # fresh buffer, whose page faults cost more than the fill):
-        grad_node = torch.empty_like(node_in)
+        grad_node = empty(node_in.shape, node_in)
         grad_edge = torch.zeros_like(edge_in) if edge_in is not None else None
         grad_params: List[Optional[Tensor]] = [None] * len(leaves)
         deferred: List[List[tuple]] = [[] for _ in leaves]
