@@ -141,3 +141,30 @@ def test_agc_lstm_fused_and_aten_paths_agree(with_state):
     for a, b in zip(_agc_run(layer, data.x, args, state, True),
                     _agc_run(layer, data.x, args, state, False)):
         assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+def test_graph_structured_lstm_fused_and_aten_paths_agree():
+    from tgr.nn import GraphStructuredLSTM
+    torch.manual_seed(0)
+    edge_index, n = _mixed_forest()
+    edge_index = edge_index.flip(0)  # reply edges: parent -> child
+    time = torch.randperm(n).double()
+    layer = GraphStructuredLSTM(4, 9).double()
+    with torch.no_grad():  # learned initial states, not zeros
+        layer.init_state.normal_()
+    x = torch.randn(n, 4, dtype=torch.double)
+    results = []
+    for fused in (True, False):
+        before = set_fused_cpu(fused)
+        try:
+            xg = x.clone().requires_grad_()
+            h, c = layer(xg, edge_index, time=time, return_cell=True)
+            loss = (h * torch.linspace(-1, 1, h.numel()).view(h.shape)).sum() \
+                + c.square().sum()
+            results.append([h, c] + list(torch.autograd.grad(
+                loss, [xg] + list(layer.parameters()))))
+        finally:
+            set_fused_cpu(before)
+    for a, b in zip(*results):
+        assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()

@@ -17,6 +17,7 @@ from ._checks import (check_channels, check_node_features, input_channels,
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh_backward as _tanh_backward
 from ._functional import tanh as _tanh
+from ._fused import fused_cpu
 
 
 
@@ -37,14 +38,24 @@ class _GSStep(LevelStep):
         h_in = slots[..., :d].reshape(n, 2 * d)  # [h_pi | h_p]
         c_pi, c_p = slots[:, 0, d:], slots[:, 1, d:]
         pre = torch.addmm(xw, h_in, w_rec.t())
-        gates = torch.sigmoid(pre[:, :4 * d])
-        i, f, g, o = gates.split(d, dim=1)
-        c_tilde = _tanh(pre[:, 4 * d:])
-        c = f * c_p + g * c_pi + i * c_tilde
-        tc = _tanh(c)
-        h = o * tc
+        fused = fused_cpu(xw)
+        if fused is not None:  # two passes; the gates activated in place
+            i, f, g, o, c_tilde = pre.split(d, dim=1)
+            out = xw.new_empty(n, 2 * d)
+            h, c = out[:, :d], out[:, d:]
+            tc, gc_pi = torch.empty_like(h), torch.empty_like(h)
+            fused.forget_forward(g, c_pi, gc_pi)  # g c_pi
+            fused.cell_forward(i, o, c_tilde, f, c_p, gc_pi, h, c, tc)
+            gates = pre[:, :4 * d]
+        else:
+            gates = torch.sigmoid(pre[:, :4 * d])
+            i, f, g, o = gates.split(d, dim=1)
+            c_tilde = _tanh(pre[:, 4 * d:])
+            c = f * c_p + g * c_pi + i * c_tilde
+            tc = _tanh(c)
+            out = torch.cat([o * tc, c], dim=1)
         saved = (gates, c_tilde, tc, h_in, c_pi, c_p, slot, rel)
-        return torch.cat([h, c], dim=1), saved
+        return out, saved
 
     def backward(self, saved, grad, xw, src_state, dst_local, edge_in, aux,
                  params):
@@ -53,14 +64,29 @@ class _GSStep(LevelStep):
         n, d = xw.size(0), w_rec.size(1) // 2
         i, f, g, o = gates.split(d, dim=1)
         gh, gc = grad[:, :d], grad[:, d:]
-        gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
-        g_gates = _sigmoid_backward(
-            torch.cat([gc * c_tilde, gc * c_p, gc * c_pi, gh * tc], dim=1),
-            gates)
-        g_pre = torch.cat([g_gates, _tanh_backward(gc * i, c_tilde)], dim=1)
-        g_h = (g_pre @ w_rec).view(n, 2, d)  # [g_h_pi | g_h_p]
-        g_c = torch.stack([gc * g, gc * f], dim=1)  # [g_c_pi | g_c_p]
-        g_slots = torch.cat([g_h, g_c], dim=2).view(n * 2, 2 * d)
+        fused = fused_cpu(xw)
+        if fused is not None:  # three passes
+            g_pre = xw.new_empty(n, 5 * d)
+            g_i, g_f, g_g, g_o, g_u = g_pre.split(d, dim=1)
+            g_slots = xw.new_empty(n, 2, 2 * d)
+            g_c_pi, g_c_p = g_slots[:, 0, d:], g_slots[:, 1, d:]
+            gc_new = torch.empty_like(tc)
+            fused.cell_backward(i, o, c_tilde, tc, gh, gc, g_i, g_o, g_u,
+                                gc_new)
+            fused.forget_backward(gc_new, c_p, f, g_f, g_c_p)
+            fused.forget_backward(gc_new, c_pi, g, g_g, g_c_pi)
+            g_slots[:, :, :d] = (g_pre @ w_rec).view(n, 2, d)  # g_h
+            g_slots = g_slots.view(n * 2, 2 * d)
+        else:
+            gc = gc + _tanh_backward(gh * o, tc)  # through h = o tanh(c)
+            g_gates = _sigmoid_backward(
+                torch.cat([gc * c_tilde, gc * c_p, gc * c_pi, gh * tc],
+                          dim=1), gates)
+            g_pre = torch.cat([g_gates, _tanh_backward(gc * i, c_tilde)],
+                              dim=1)
+            g_h = (g_pre @ w_rec).view(n, 2, d)  # [g_h_pi | g_h_p]
+            g_c = torch.stack([gc * g, gc * f], dim=1)  # [g_c_pi | g_c_p]
+            g_slots = torch.cat([g_h, g_c], dim=2).view(n * 2, 2 * d)
         g_src = g_slots.index_select(0, slot)
         # Slots not filled by an edge held the initial states:
         g_init = g_slots.view(n, 2, 2 * d).sum(dim=0) - scatter(g_src, rel, 2)
