@@ -45,3 +45,24 @@ def median_times(fns, repeat: int, warmup: int = 1,
             sync(device)
             ts.append(time.perf_counter() - t)
     return [statistics.median(ts) for ts in times]
+
+
+def aten_path(fn):
+    r""":obj:`fn` run with tgr's fused CPU kernels off (the path taken where
+    they cannot be built), for a second row beside the default one."""
+    from tgr.nn._fused import set_fused_cpu
+
+    def wrapped():
+        before = set_fused_cpu(False)
+        try:
+            fn()
+        finally:
+            set_fused_cpu(before)
+    return wrapped
+
+
+def fused_label() -> str:
+    r"""Whether the fused CPU kernels are in use, for a table's header."""
+    from tgr.nn._fused import fused_cpu_available
+    return 'fused CPU kernels ' + ('on' if fused_cpu_available() else
+                                   'unavailable (ATen path)')

@@ -45,7 +45,7 @@ import sys
 
 import torch
 
-from _timing import median_times
+from _timing import aten_path, fused_label, median_times
 from tgr.datasets.skeleton import NTU_LAYOUT
 from tgr.nn import AGCLSTM, SpatialGraphConv, skeleton_partition
 
@@ -197,8 +197,8 @@ def run(videos, frames, c_in, hidden, repeat, device=torch.device('cpu')):
 
     return median_times([tgr_step, cell_step, lambda: base_step(None),
                          lambda: base_step(graph),
-                         floor_fn(layer, x.detach(), videos)], repeat,
-                        device=device)
+                         floor_fn(layer, x.detach(), videos),
+                         aten_path(tgr_step)], repeat, device=device)
 
 
 def main():
@@ -228,22 +228,24 @@ def main():
     print(f'AGC-LSTM forward + backward, {args.videos} NTU videos x 2 bodies '
           f'x 25 joints = {n} joints, T = {args.frames}, {where}, '
           f'{torch.get_num_threads()} thread(s), torch {torch.__version__}, '
-          f'median of {args.repeat}'
+          f'median of {args.repeat}, {fused_label()}'
           f'{", glibc keeping freed memory" if args.keep_memory else ""}\n')
     print('| in -> hidden | tgr AGCLSTM (ms) | loop over AGCLSTMCell (ms) | '
           'speed-up | eight conv calls per step (ms) | speed-up | eight '
           'convs, graph cached (ms) | speed-up | floor: products alone (ms) '
-          '| tgr / floor |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+          '| tgr / floor | tgr, ATen path (ms) | speed-up over the cell '
+          'loop |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for pair in args.configs.split(','):
         c_in, hidden = (int(v) for v in pair.split(':'))
-        t_tgr, t_cell, t_calls, t_cached, t_floor = run(
+        t_tgr, t_cell, t_calls, t_cached, t_floor, t_aten = run(
             args.videos, args.frames, c_in, hidden, args.repeat, device)
         print(f'| {c_in} -> {hidden} | {1e3 * t_tgr:.0f} | '
               f'{1e3 * t_cell:.0f} | {t_cell / t_tgr:.2f}x | '
               f'{1e3 * t_calls:.0f} | {t_calls / t_tgr:.2f}x | '
               f'{1e3 * t_cached:.0f} | {t_cached / t_tgr:.2f}x | '
-              f'{1e3 * t_floor:.0f} | {t_tgr / t_floor:.2f} |', flush=True)
+              f'{1e3 * t_floor:.0f} | {t_tgr / t_floor:.2f} | '
+              f'{1e3 * t_aten:.0f} | {t_cell / t_aten:.2f}x |', flush=True)
 
 
 if __name__ == '__main__':

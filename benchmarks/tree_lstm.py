@@ -26,7 +26,7 @@ import sys
 
 import torch
 
-from _timing import median_time
+from _timing import aten_path, fused_label, median_time
 
 from tgr.nn import ChildSumTreeLSTM, NAryTreeLSTM
 from tgr.schedule import build_schedule
@@ -164,6 +164,8 @@ def section_sst(args, device):
     t_tgr = median_time(bench_fn(layer, x, edge_index), device, args.repeat)
     t_pre = median_time(bench_fn(layer, x, edge_index, sched), device,
                         args.repeat)
+    t_aten = median_time(aten_path(bench_fn(layer, x, edge_index, sched)),
+                         device, args.repeat)
     nary = NAryTreeLSTM(300, 150).to(device)
     t_nary = median_time(bench_fn(nary, x, edge_index, sched), device,
                          args.repeat)
@@ -174,10 +176,13 @@ def section_sst(args, device):
                  t_ref / t_tgr))
     rows.append(('', 'tgr ChildSum (schedule precomputed)', t_pre,
                  t_ref / t_pre))
+    rows.append(('', 'tgr ChildSum, ATen path (no fused kernels)', t_aten,
+                 t_ref / t_aten))
     rows.append(('', 'tgr NAry N=2 (schedule precomputed)', t_nary,
                  t_ref / t_nary))
     rows.append(('', 'floor: the same matrix products alone', t_floor,
-                 f'tgr ChildSum = {t_pre / t_floor:.2f}x the floor'))
+                 f'tgr ChildSum = {t_pre / t_floor:.2f}x the floor (ATen '
+                 f'path {t_aten / t_floor:.2f}x)'))
     print(f'  [sst] outputs equal to the recursive reference: {ok}')
     return rows
 
@@ -200,10 +205,14 @@ def section_chain(args, device):
         t_lstm = median_time(run_lstm, device, args.repeat)
         t_tgr = median_time(bench_fn(layer, x, edge_index, sched), device,
                             args.repeat)
+        t_aten = median_time(aten_path(bench_fn(layer, x, edge_index,
+                                                sched)), device, args.repeat)
         per_t[T] = t_tgr
         rows.append((f'chain T={T}, 300->150', 'torch.nn.LSTM', t_lstm,
                      None))
         rows.append(('', 'tgr ChildSum', t_tgr, t_lstm / t_tgr))
+        rows.append(('', 'tgr ChildSum, ATen path (no fused kernels)',
+                     t_aten, t_lstm / t_aten))
     rows.append(('chain scaling', 'tgr T=1000 / T=100 (linear: 10)',
                  per_t[1000] / per_t[100], 'ratio'))
     return rows
@@ -289,13 +298,18 @@ def section_code(args, device):
                         max(1, args.repeat // 2))
     t_tgr = median_time(bench_fn(layer, x, edge_index, sched), device,
                         args.repeat)
+    t_aten = median_time(aten_path(bench_fn(layer, x, edge_index, sched)),
+                         device, args.repeat)
     t_floor = median_time(floor_fn(layer, x, sched), device, args.repeat)
     return [(f'code: 128 ASTs, {n:,} nodes, {dep_levels} levels, 128->128',
              'per-node recursive', t_ref, None),
             ('', 'tgr ChildSum (schedule precomputed)', t_tgr,
              t_ref / t_tgr),
+            ('', 'tgr ChildSum, ATen path (no fused kernels)', t_aten,
+             t_ref / t_aten),
             ('', 'floor: the same matrix products alone', t_floor,
-             f'tgr ChildSum = {t_tgr / t_floor:.2f}x the floor')]
+             f'tgr ChildSum = {t_tgr / t_floor:.2f}x the floor (ATen path '
+             f'{t_aten / t_floor:.2f}x)')]
 
 
 def fmt_time(t):
@@ -332,7 +346,7 @@ def main():
     print(f'torch {torch.__version__}, device {device}'
           f'{" (" + torch.cuda.get_device_name() + ")" if device.type == "cuda" else ""}'  # noqa: E501
           f', {args.threads} threads, torch-scatter {scatter_state}, '
-          f'median of {args.repeat}, forward + backward')
+          f'median of {args.repeat}, forward + backward, {fused_label()}')
     rows = []
     sections = {'sst': section_sst, 'chain': section_chain,
                 'forest': section_forest, 'code': section_code}
