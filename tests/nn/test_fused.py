@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import torch
+from torch.utils import cpp_extension
 
 from tgr.nn import ChildSumTreeLSTM
 from tgr.nn._fused import fused_cpu, fused_cpu_available, set_fused_cpu
@@ -13,6 +14,7 @@ from tgr.testing import chain, random_dag, random_forest
 
 CAN_BUILD = (torch.backends.cpu.get_cpu_capability() in ('AVX2', 'AVX512')
              and shutil.which(os.environ.get('CXX', 'c++')) is not None
+             and cpp_extension.is_ninja_available()
              and os.environ.get('TGR_FUSED_CPU', '1') != '0')
 
 
@@ -20,7 +22,7 @@ def test_kernels_build_where_they_can():
     # Where the CPU has AVX2 and a compiler exists (this machine, CI), the
     # kernels must build: a silent fallback would hide a broken build.
     if not CAN_BUILD:
-        pytest.skip('no AVX2 or no C++ compiler: the ATen path is used')
+        pytest.skip('no AVX2, C++ compiler or ninja: the ATen path is used')
     assert fused_cpu_available()
     assert fused_cpu(torch.zeros(1)) is not None
     assert fused_cpu(torch.zeros(1, dtype=torch.float64)) is not None

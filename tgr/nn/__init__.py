@@ -9,7 +9,10 @@ from .graph_lstm import GraphLSTM
 from ..utils.skeleton import hop_distance, skeleton_partition
 from .han import HAN
 from . import aggr
+# The fused CPU kernels' switch (tgr.nn._fused):
+from ._fused import fused_cpu_available, set_fused_cpu
 
 __all__ = ['ChildSumTreeLSTM', 'NAryTreeLSTM', 'GraphStructuredLSTM',
            'SpatialGraphConv', 'AGCLSTMCell', 'AGCLSTM', 'hop_distance',
-           'skeleton_partition', 'PartAwareLSTM', 'HAN', 'GraphLSTM']
+           'skeleton_partition', 'PartAwareLSTM', 'HAN', 'GraphLSTM',
+           'fused_cpu_available', 'set_fused_cpu']

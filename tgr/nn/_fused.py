@@ -24,6 +24,7 @@ agrees with the ATen path to about :math:`10^{-6}`.
 import os
 import sys
 import threading
+import time
 from typing import Optional
 
 import torch
@@ -39,6 +40,8 @@ _FLAGS = {
     'AVX2': ['-mavx2', '-mfma', '-DCPU_CAPABILITY=AVX2',
              '-DCPU_CAPABILITY_AVX2'],
 }
+#: A build takes about 20 s; a lock file older than this is a dead build's.
+_STALE_LOCK_S = 600
 _lock = threading.Lock()
 _state = {'tried': False, 'module': None, 'why': 'not built yet',
           'enabled': True}
@@ -56,6 +59,12 @@ def _build():
     version = torch.__version__.split('+')[0].replace('.', '_')
     name = f'tgr_fused_cpu_{version}_{capability.lower()}'
     build_dir = cpp_extension._get_build_directory(name, verbose=False)
+    lock = os.path.join(build_dir, 'lock')
+    try:  # a build killed midway leaves its lock, on which load() would wait
+        if time.time() - os.path.getmtime(lock) > _STALE_LOCK_S:
+            os.remove(lock)
+    except OSError:
+        pass
     if not os.path.exists(os.path.join(build_dir, f'{name}.so')):
         print(f'tgr: compiling the fused CPU kernels (once per torch version,'
               f' about 20 s; cached in {build_dir}; TGR_FUSED_CPU=0 skips '

@@ -129,7 +129,10 @@ class _LevelRecurrence(torch.autograd.Function):
     (:math:`O(|E_l|)`), the step computes the level's new states and they are
     written into the level's slice (:math:`O(|V_l|)`). When gradients are
     needed, a plain step is recorded on detached leaves, one independent
-    small graph per level; a :class:`LevelStep` keeps what its backward needs.
+    small graph per level; a :class:`LevelStep` keeps what its backward needs,
+    and the engine keeps the gathered source states for it. The states leave
+    in node order (split into parts with :obj:`bounds`), so that the
+    backward's gradient buffer is a fresh gather the engine owns.
 
     Backward: levels in reverse order; the gradient of level :math:`l`'s
     states is complete once every later level is done (all its consumers lie
