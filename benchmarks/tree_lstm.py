@@ -5,6 +5,11 @@ replaces, all run in this one process (forward + backward, medians).
     python benchmarks/tree_lstm.py --only sst,chain --repeat 7
     python benchmarks/tree_lstm.py --device cuda
 
+Every tgr row is timed with the fused CPU kernels (tgr.nn._fused) and
+again on the ATen path (kernels off); rows of one case are timed
+interleaved (each repetition runs every implementation once), except the
+slow per-node recursion.
+
 Sections:
   sst     a batch of 25 binary trees of 37 nodes (SST-sized), 300 -> 150:
           tgr vs a per-node recursive Child-Sum Tree-LSTM (as public code
@@ -26,7 +31,7 @@ import sys
 
 import torch
 
-from _timing import aten_path, fused_label, median_time
+from _timing import aten_path, fused_label, median_time, median_times
 
 from tgr.nn import ChildSumTreeLSTM, NAryTreeLSTM
 from tgr.schedule import build_schedule
@@ -161,15 +166,14 @@ def section_sst(args, device):
                             atol=1e-5)
     sched = build_schedule(edge_index, n)
     t_ref = median_time(bench_fn(ref, x, edge_index), device, args.repeat)
-    t_tgr = median_time(bench_fn(layer, x, edge_index), device, args.repeat)
-    t_pre = median_time(bench_fn(layer, x, edge_index, sched), device,
-                        args.repeat)
-    t_aten = median_time(aten_path(bench_fn(layer, x, edge_index, sched)),
-                         device, args.repeat)
     nary = NAryTreeLSTM(300, 150).to(device)
-    t_nary = median_time(bench_fn(nary, x, edge_index, sched), device,
-                         args.repeat)
-    t_floor = median_time(floor_fn(layer, x, sched), device, args.repeat)
+    # Interleaved, so that a slow phase of the machine hits all alike:
+    t_tgr, t_pre, t_aten, t_nary, t_floor = median_times(
+        [bench_fn(layer, x, edge_index),
+         bench_fn(layer, x, edge_index, sched),
+         aten_path(bench_fn(layer, x, edge_index, sched)),
+         bench_fn(nary, x, edge_index, sched), floor_fn(layer, x, sched)],
+        args.repeat, device=device)
     rows.append(('sst: 25 trees x 37 nodes, 300->150', 'per-node recursive',
                  t_ref, None))
     rows.append(('', 'tgr ChildSum (schedule built per call)', t_tgr,
@@ -202,11 +206,10 @@ def section_chain(args, device):
             out, (h_n, c_n) = lstm(x.unsqueeze(1))
             (out.sum() + c_n.sum()).backward()
 
-        t_lstm = median_time(run_lstm, device, args.repeat)
-        t_tgr = median_time(bench_fn(layer, x, edge_index, sched), device,
-                            args.repeat)
-        t_aten = median_time(aten_path(bench_fn(layer, x, edge_index,
-                                                sched)), device, args.repeat)
+        t_lstm, t_tgr, t_aten = median_times(
+            [run_lstm, bench_fn(layer, x, edge_index, sched),
+             aten_path(bench_fn(layer, x, edge_index, sched))], args.repeat,
+            device=device)
         per_t[T] = t_tgr
         rows.append((f'chain T={T}, 300->150', 'torch.nn.LSTM', t_lstm,
                      None))
@@ -296,11 +299,10 @@ def section_code(args, device):
     sched = build_schedule(edge_index, n)
     t_ref = median_time(bench_fn(ref, x, edge_index), device,
                         max(1, args.repeat // 2))
-    t_tgr = median_time(bench_fn(layer, x, edge_index, sched), device,
-                        args.repeat)
-    t_aten = median_time(aten_path(bench_fn(layer, x, edge_index, sched)),
-                         device, args.repeat)
-    t_floor = median_time(floor_fn(layer, x, sched), device, args.repeat)
+    t_tgr, t_aten, t_floor = median_times(
+        [bench_fn(layer, x, edge_index, sched),
+         aten_path(bench_fn(layer, x, edge_index, sched)),
+         floor_fn(layer, x, sched)], args.repeat, device=device)
     return [(f'code: 128 ASTs, {n:,} nodes, {dep_levels} levels, 128->128',
              'per-node recursive', t_ref, None),
             ('', 'tgr ChildSum (schedule precomputed)', t_tgr,
