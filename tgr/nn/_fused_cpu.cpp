@@ -61,6 +61,15 @@ inline T* row(const Mat& m, int64_t r) {
 
 constexpr int64_t kGrain = 64;  // rows per task when threads are used
 
+// Calls f(r) for every row r < n, in parallel over blocks of rows (each row
+// is written by one task only).
+template <typename F>
+void for_rows(int64_t n, const F& f) {
+  at::parallel_for(0, n, kGrain, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) f(r);
+  });
+}
+
 // c = sigmoid(i) tanh(u) [+ fc] [+ sigmoid(f) c_prev]; tc = tanh(c);
 // h = sigmoid(o) tc. The gates are activated in place.
 template <typename T>
@@ -68,50 +77,48 @@ void cell_forward_impl(int64_t n, int64_t d, Mat i, Mat o, Mat u, Mat f,
                        Mat c_prev, Mat fc, Mat h, Mat c, Mat tc) {
   using V = Vectorized<T>;
   const int64_t vs = V::size();
-  at::parallel_for(0, n, kGrain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      T *pi = row<T>(i, r), *po = row<T>(o, r), *pu = row<T>(u, r);
-      T* pf = f.ptr ? row<T>(f, r) : nullptr;
-      const T* pcp = c_prev.ptr ? row<T>(c_prev, r) : nullptr;
-      const T* pfc = fc.ptr ? row<T>(fc, r) : nullptr;
-      T *ph = row<T>(h, r), *pc = row<T>(c, r);
-      T* ptc = tc.ptr ? row<T>(tc, r) : nullptr;
-      int64_t j = 0;
-      for (; j + vs <= d; j += vs) {
-        V vi = vsigmoid(V::loadu(pi + j)), vo = vsigmoid(V::loadu(po + j));
-        V vu = vtanh(V::loadu(pu + j));
-        V vc = vi * vu;
-        if (pfc) vc = vc + V::loadu(pfc + j);
-        if (pf) {
-          V vf = vsigmoid(V::loadu(pf + j));
-          vf.store(pf + j);
-          vc = vc + vf * V::loadu(pcp + j);
-        }
-        V vt = vtanh(vc);
-        vi.store(pi + j);
-        vo.store(po + j);
-        vu.store(pu + j);
-        vc.store(pc + j);
-        if (ptc) vt.store(ptc + j);
-        (vo * vt).store(ph + j);
+  for_rows(n, [&](int64_t r) {
+    T *pi = row<T>(i, r), *po = row<T>(o, r), *pu = row<T>(u, r);
+    T* pf = f.ptr ? row<T>(f, r) : nullptr;
+    const T* pcp = c_prev.ptr ? row<T>(c_prev, r) : nullptr;
+    const T* pfc = fc.ptr ? row<T>(fc, r) : nullptr;
+    T *ph = row<T>(h, r), *pc = row<T>(c, r);
+    T* ptc = tc.ptr ? row<T>(tc, r) : nullptr;
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vi = vsigmoid(V::loadu(pi + j)), vo = vsigmoid(V::loadu(po + j));
+      V vu = vtanh(V::loadu(pu + j));
+      V vc = vi * vu;
+      if (pfc) vc = vc + V::loadu(pfc + j);
+      if (pf) {
+        V vf = vsigmoid(V::loadu(pf + j));
+        vf.store(pf + j);
+        vc = vc + vf * V::loadu(pcp + j);
       }
-      for (; j < d; ++j) {
-        T si = ssigmoid(pi[j]), so = ssigmoid(po[j]), su = stanh(pu[j]);
-        T sc = si * su;
-        if (pfc) sc += pfc[j];
-        if (pf) {
-          T sf = ssigmoid(pf[j]);
-          pf[j] = sf;
-          sc += sf * pcp[j];
-        }
-        T st = stanh(sc);
-        pi[j] = si;
-        po[j] = so;
-        pu[j] = su;
-        pc[j] = sc;
-        if (ptc) ptc[j] = st;
-        ph[j] = so * st;
+      V vt = vtanh(vc);
+      vi.store(pi + j);
+      vo.store(po + j);
+      vu.store(pu + j);
+      vc.store(pc + j);
+      if (ptc) vt.store(ptc + j);
+      (vo * vt).store(ph + j);
+    }
+    for (; j < d; ++j) {
+      T si = ssigmoid(pi[j]), so = ssigmoid(po[j]), su = stanh(pu[j]);
+      T sc = si * su;
+      if (pfc) sc += pfc[j];
+      if (pf) {
+        T sf = ssigmoid(pf[j]);
+        pf[j] = sf;
+        sc += sf * pcp[j];
       }
+      T st = stanh(sc);
+      pi[j] = si;
+      po[j] = so;
+      pu[j] = su;
+      pc[j] = sc;
+      if (ptc) ptc[j] = st;
+      ph[j] = so * st;
     }
   });
 }
@@ -125,34 +132,32 @@ void cell_backward_impl(int64_t n, int64_t d, Mat i, Mat o, Mat u, Mat tc,
                         Mat gh, Mat gc, Mat gi, Mat go, Mat gu, Mat gc_out) {
   using V = Vectorized<T>;
   const int64_t vs = V::size();
-  at::parallel_for(0, n, kGrain, [&](int64_t r0, int64_t r1) {
-    const V one(T(1));
-    for (int64_t r = r0; r < r1; ++r) {
-      const T *pi = row<T>(i, r), *po = row<T>(o, r), *pu = row<T>(u, r);
-      const T *pt = row<T>(tc, r), *pgh = row<T>(gh, r);
-      const T* pgc = gc.ptr ? row<T>(gc, r) : nullptr;
-      T *pgi = row<T>(gi, r), *pgo = row<T>(go, r), *pgu = row<T>(gu, r);
-      T* pgo_c = row<T>(gc_out, r);
-      int64_t j = 0;
-      for (; j + vs <= d; j += vs) {
-        V vi = V::loadu(pi + j), vo = V::loadu(po + j), vu = V::loadu(pu + j);
-        V vt = V::loadu(pt + j), vgh = V::loadu(pgh + j);
-        V vgc = vgh * vo * (one - vt * vt);
-        if (pgc) vgc = vgc + V::loadu(pgc + j);
-        (vgc * vu * vi * (one - vi)).store(pgi + j);
-        (vgh * vt * vo * (one - vo)).store(pgo + j);
-        (vgc * vi * (one - vu * vu)).store(pgu + j);
-        vgc.store(pgo_c + j);
-      }
-      for (; j < d; ++j) {
-        T si = pi[j], so = po[j], su = pu[j], st = pt[j], sgh = pgh[j];
-        T sgc = sgh * so * (T(1) - st * st);
-        if (pgc) sgc += pgc[j];
-        pgi[j] = sgc * su * si * (T(1) - si);
-        pgo[j] = sgh * st * so * (T(1) - so);
-        pgu[j] = sgc * si * (T(1) - su * su);
-        pgo_c[j] = sgc;
-      }
+  const V one(T(1));
+  for_rows(n, [&](int64_t r) {
+    const T *pi = row<T>(i, r), *po = row<T>(o, r), *pu = row<T>(u, r);
+    const T *pt = row<T>(tc, r), *pgh = row<T>(gh, r);
+    const T* pgc = gc.ptr ? row<T>(gc, r) : nullptr;
+    T *pgi = row<T>(gi, r), *pgo = row<T>(go, r), *pgu = row<T>(gu, r);
+    T* pgo_c = row<T>(gc_out, r);
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vi = V::loadu(pi + j), vo = V::loadu(po + j), vu = V::loadu(pu + j);
+      V vt = V::loadu(pt + j), vgh = V::loadu(pgh + j);
+      V vgc = vgh * vo * (one - vt * vt);
+      if (pgc) vgc = vgc + V::loadu(pgc + j);
+      (vgc * vu * vi * (one - vi)).store(pgi + j);
+      (vgh * vt * vo * (one - vo)).store(pgo + j);
+      (vgc * vi * (one - vu * vu)).store(pgu + j);
+      vgc.store(pgo_c + j);
+    }
+    for (; j < d; ++j) {
+      T si = pi[j], so = po[j], su = pu[j], st = pt[j], sgh = pgh[j];
+      T sgc = sgh * so * (T(1) - st * st);
+      if (pgc) sgc += pgc[j];
+      pgi[j] = sgc * su * si * (T(1) - si);
+      pgo[j] = sgh * st * so * (T(1) - so);
+      pgu[j] = sgc * si * (T(1) - su * su);
+      pgo_c[j] = sgc;
     }
   });
 }
@@ -162,22 +167,20 @@ template <typename T>
 void forget_forward_impl(int64_t n, int64_t d, Mat f, Mat ck, Mat fc) {
   using V = Vectorized<T>;
   const int64_t vs = V::size();
-  at::parallel_for(0, n, kGrain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      T* pf = row<T>(f, r);
-      const T* pc = row<T>(ck, r);
-      T* pfc = row<T>(fc, r);
-      int64_t j = 0;
-      for (; j + vs <= d; j += vs) {
-        V vf = vsigmoid(V::loadu(pf + j));
-        vf.store(pf + j);
-        (vf * V::loadu(pc + j)).store(pfc + j);
-      }
-      for (; j < d; ++j) {
-        T sf = ssigmoid(pf[j]);
-        pf[j] = sf;
-        pfc[j] = sf * pc[j];
-      }
+  for_rows(n, [&](int64_t r) {
+    T* pf = row<T>(f, r);
+    const T* pc = row<T>(ck, r);
+    T* pfc = row<T>(fc, r);
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vf = vsigmoid(V::loadu(pf + j));
+      vf.store(pf + j);
+      (vf * V::loadu(pc + j)).store(pfc + j);
+    }
+    for (; j < d; ++j) {
+      T sf = ssigmoid(pf[j]);
+      pf[j] = sf;
+      pfc[j] = sf * pc[j];
     }
   });
 }
@@ -189,22 +192,20 @@ void forget_backward_impl(int64_t n, int64_t d, Mat g, Mat ck, Mat f,
                           Mat g_f, Mat g_c) {
   using V = Vectorized<T>;
   const int64_t vs = V::size();
-  at::parallel_for(0, n, kGrain, [&](int64_t r0, int64_t r1) {
-    const V one(T(1));
-    for (int64_t r = r0; r < r1; ++r) {
-      const T *pg = row<T>(g, r), *pc = row<T>(ck, r), *pf = row<T>(f, r);
-      T *pgf = row<T>(g_f, r), *pgc = row<T>(g_c, r);
-      int64_t j = 0;
-      for (; j + vs <= d; j += vs) {
-        V vg = V::loadu(pg + j), vf = V::loadu(pf + j);
-        (vg * V::loadu(pc + j) * vf * (one - vf)).store(pgf + j);
-        (vg * vf).store(pgc + j);
-      }
-      for (; j < d; ++j) {
-        T sg = pg[j], sf = pf[j];
-        pgf[j] = sg * pc[j] * sf * (T(1) - sf);
-        pgc[j] = sg * sf;
-      }
+  const V one(T(1));
+  for_rows(n, [&](int64_t r) {
+    const T *pg = row<T>(g, r), *pc = row<T>(ck, r), *pf = row<T>(f, r);
+    T *pgf = row<T>(g_f, r), *pgc = row<T>(g_c, r);
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vg = V::loadu(pg + j), vf = V::loadu(pf + j);
+      (vg * V::loadu(pc + j) * vf * (one - vf)).store(pgf + j);
+      (vg * vf).store(pgc + j);
+    }
+    for (; j < d; ++j) {
+      T sg = pg[j], sf = pf[j];
+      pgf[j] = sg * pc[j] * sf * (T(1) - sf);
+      pgc[j] = sg * sf;
     }
   });
 }
@@ -221,34 +222,32 @@ void run_step_backward_impl(int64_t n, int64_t d, Mat gh, Mat gc_ext,
                             Mat gg, Mat gc) {
   using V = Vectorized<T>;
   const int64_t vs = V::size();
-  at::parallel_for(0, n, kGrain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T *pgh = row<T>(gh, r), *pge = row<T>(gc_ext, r);
-      const T* pgn = gc_next.ptr ? row<T>(gc_next, r) : nullptr;
-      const T* pfn = f_next.ptr ? row<T>(f_next, r) : nullptr;
-      const T *pa = row<T>(a, r), *pfac = row<T>(fac, r);
-      T *pgg = row<T>(gg, r), *pgc = row<T>(gc, r);
-      int64_t j = 0;
-      for (; j + vs <= d; j += vs) {
-        V vgh = V::loadu(pgh + j);
-        V vgc = V::loadu(pge + j) + vgh * V::loadu(pa + j);
-        if (pgn) vgc = vgc + V::loadu(pgn + j) * V::loadu(pfn + j);
-        vgc.store(pgc + j);
-        (vgh * V::loadu(pfac + j)).store(pgg + j);
-        (vgc * V::loadu(pfac + d + j)).store(pgg + d + j);
-        (vgc * V::loadu(pfac + 2 * d + j)).store(pgg + 2 * d + j);
-        (vgc * V::loadu(pfac + 3 * d + j)).store(pgg + 3 * d + j);
-      }
-      for (; j < d; ++j) {
-        T sgh = pgh[j];
-        T sgc = pge[j] + sgh * pa[j];
-        if (pgn) sgc += pgn[j] * pfn[j];
-        pgc[j] = sgc;
-        pgg[j] = sgh * pfac[j];
-        pgg[d + j] = sgc * pfac[d + j];
-        pgg[2 * d + j] = sgc * pfac[2 * d + j];
-        pgg[3 * d + j] = sgc * pfac[3 * d + j];
-      }
+  for_rows(n, [&](int64_t r) {
+    const T *pgh = row<T>(gh, r), *pge = row<T>(gc_ext, r);
+    const T* pgn = gc_next.ptr ? row<T>(gc_next, r) : nullptr;
+    const T* pfn = f_next.ptr ? row<T>(f_next, r) : nullptr;
+    const T *pa = row<T>(a, r), *pfac = row<T>(fac, r);
+    T *pgg = row<T>(gg, r), *pgc = row<T>(gc, r);
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vgh = V::loadu(pgh + j);
+      V vgc = V::loadu(pge + j) + vgh * V::loadu(pa + j);
+      if (pgn) vgc = vgc + V::loadu(pgn + j) * V::loadu(pfn + j);
+      vgc.store(pgc + j);
+      (vgh * V::loadu(pfac + j)).store(pgg + j);
+      (vgc * V::loadu(pfac + d + j)).store(pgg + d + j);
+      (vgc * V::loadu(pfac + 2 * d + j)).store(pgg + 2 * d + j);
+      (vgc * V::loadu(pfac + 3 * d + j)).store(pgg + 3 * d + j);
+    }
+    for (; j < d; ++j) {
+      T sgh = pgh[j];
+      T sgc = pge[j] + sgh * pa[j];
+      if (pgn) sgc += pgn[j] * pfn[j];
+      pgc[j] = sgc;
+      pgg[j] = sgh * pfac[j];
+      pgg[d + j] = sgc * pfac[d + j];
+      pgg[2 * d + j] = sgc * pfac[2 * d + j];
+      pgg[3 * d + j] = sgc * pfac[3 * d + j];
     }
   });
 }
