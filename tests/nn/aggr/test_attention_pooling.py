@@ -254,3 +254,8 @@ def test_bad_inputs():
         pool(torch.ones(3, 4, dtype=torch.long), torch.tensor([0, 0, 1]))
     with pytest.raises(ValueError, match="dim_size"):
         pool(torch.randn(3, 4), torch.tensor([0, 0, 3]), dim_size=2)
+    # Checked before any kernel (torch-scatter's CPU kernels do not check):
+    with pytest.raises(ValueError, match=r"segment index -1 outside \[0, 2\)"):
+        pool(torch.randn(3, 4), torch.tensor([0, -1, 1]), dim_size=2)
+    with pytest.raises(ValueError, match=r"segment index 3 outside \[0, 2\)"):
+        pool(torch.randn(3, 4), torch.tensor([0, 0, 3]), dim_size=2)

@@ -131,6 +131,7 @@ class AttentionPooling(Aggregation):
                              f"per element (got {index.dtype} "
                              f"{tuple(index.shape)})")
         assert dim_size is not None  # filled in by Aggregation.__call__
+        _check_segments(who, index, dim_size)
 
         u = torch.tanh(self.lin(x))
         score = u @ self.context.to(u.dtype)
@@ -150,3 +151,18 @@ class AttentionPooling(Aggregation):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '
                 f'{self.att_channels})')
+
+
+@torch.compiler.disable
+def _check_segments(who: str, index: Tensor, dim_size: int) -> None:
+    # Checked before any kernel: an index outside [0, dim_size) would make
+    # torch-scatter's CPU kernels read and write out of bounds (or abort the
+    # process) instead of raising. One host synchronisation, run eagerly
+    # under torch.compile.
+    if index.numel() == 0:
+        return
+    low, high = (int(v) for v in torch.aminmax(index))
+    if low < 0 or high >= dim_size:
+        raise ValueError(f"'{who}' got the segment index "
+                         f"{low if low < 0 else high} outside [0, {dim_size})"
+                         f" (invalid 'dim_size' or 'index')")
