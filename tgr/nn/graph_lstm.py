@@ -213,9 +213,11 @@ class GraphLSTM(MessagePassing):
             # as data-parallel training expects).
             state = (pre.new_zeros(n, d), pre.new_zeros(n, d))
         h_old, m_old = (s.to(dtype) for s in state)
-        wf = pre[:, d:2 * d]  # W^f f + b^f, shared by both forget gates
+        # Gate by gate, through splits (the backward of a split is one
+        # concatenation; a column slice's fills a full-width zero gradient):
+        x_u, wf, x_o, x_c = pre.split(d, dim=1)  # wf = W^f f + b^f, shared
+        h_u, h_f, h_o, h_c = self.lin_h(h_old).to(dtype).split(d, dim=1)
         hw = self.lin_fn(h_old).to(dtype)  # W^fn h_{j,t}
-        gates = pre + self.lin_h(h_old).to(dtype)
         # Adaptive forget gates of the dependency edges j -> i (q_j = 1):
         gate_new = torch.sigmoid(wf.index_select(0, later) +
                                  hw.index_select(0, earlier))
@@ -227,11 +229,10 @@ class GraphLSTM(MessagePassing):
         hbar_old = scatter(h_old.index_select(0, later) * w_old, earlier, n)
         fm_old = scatter(gate_old * m_old.index_select(0, later) * w_old,
                          earlier, n)
-        m_base = torch.addcmul(fm_old, torch.sigmoid(gates[:, d:2 * d]),
-                               m_old)
-        uc = torch.cat([gates[:, :d], gates[:, 3 * d:]], dim=1) + \
+        m_base = torch.addcmul(fm_old, torch.sigmoid(wf + h_f), m_old)
+        uc = torch.cat([x_u + h_u, x_c + h_c], dim=1) + \
             self.lin_nbr(hbar_old).to(dtype)
-        g_o = torch.sigmoid(gates[:, 2 * d:3 * d])
+        g_o = torch.sigmoid(x_o + h_o)
         node_in = torch.cat([uc, m_base, g_o], dim=1)
         h, m = propagate_levels(_graph_lstm_step, sched, node_in, 2 * d,
                                 params=(self.lin_nbr.weight, ),
