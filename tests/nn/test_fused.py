@@ -170,3 +170,26 @@ def test_graph_structured_lstm_fused_and_aten_paths_agree():
             set_fused_cpu(before)
     for a, b in zip(*results):
         assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()
+
+
+@pytest.mark.parametrize('fused', [True, False])
+def test_non_finite_inputs_propagate(fused):
+    # A NaN feature reaches its node and every ancestor, on both paths (the
+    # kernels' exponential must not turn it into a saturated gate); an
+    # infinite pre-activation saturates the gates as torch.sigmoid does.
+    if fused and not CAN_BUILD:
+        pytest.skip('fused kernels unavailable here')
+    edge_index = torch.tensor([[1, 2, 3], [0, 0, 1]])  # 3 -> 1 -> 0 <- 2
+    layer = ChildSumTreeLSTM(2, 20)  # 20: vector loop and scalar tail
+    x = torch.randn(4, 2)
+    x[3, 0] = float('nan')
+    before = set_fused_cpu(fused)
+    try:
+        h, c = layer(x, edge_index)
+        x[3, 0] = float('inf')
+        h_inf, _ = layer(x, edge_index)
+    finally:
+        set_fused_cpu(before)
+    assert h[[0, 1, 3]].isnan().all() and c[[0, 1, 3]].isnan().all()
+    assert not h[2].isnan().any()
+    assert not h_inf[2].isnan().any()

@@ -15,7 +15,9 @@ using at::vec::Vectorized;
 
 template <typename T>
 inline Vectorized<T> vsigmoid(const Vectorized<T>& x) {
-  return (Vectorized<T>(T(1)) + x.neg().exp_u20()).reciprocal();
+  const Vectorized<T> y =
+      (Vectorized<T>(T(1)) + x.neg().exp_u20()).reciprocal();
+  return Vectorized<T>::blendv(y, x, x != x);  // a NaN stays a NaN
 }
 
 template <typename T>
