@@ -410,3 +410,21 @@ def test_errors():
         cell(data.x[:, 0].long(), ei, part)
     with pytest.raises(ValueError, match="'att_channels' to be a positive"):
         AGCLSTMCell(3, 4, att_channels=0)
+
+
+def test_non_contiguous_state_is_accepted():
+    # An initial state given as a transposed (non-contiguous) view: the same
+    # outputs and gradients as its contiguous copy.
+    data = with_partition(random_skeleton(9, T=4, seed=6))
+    layer = make(AGCLSTM, 3, 5)
+    args = (data.x, data.edge_index, data.partition)
+    raw = [torch.randn(5, 9, dtype=torch.double, requires_grad=True)
+           for _ in range(2)]
+    out, alpha, (h, c) = layer(*args, state=(raw[0].t(), raw[1].t()))
+    g = torch.autograd.grad(out.sum() + c.sum(), raw)
+    dense = [r.detach().t().contiguous().requires_grad_() for r in raw]
+    out2, alpha2, (h2, c2) = layer(*args, state=tuple(dense))
+    g2 = torch.autograd.grad(out2.sum() + c2.sum(), dense)
+    assert torch.allclose(out, out2) and torch.allclose(c, c2)
+    for a, b in zip(g, g2):
+        assert torch.allclose(a, b.t())

@@ -193,3 +193,28 @@ def test_non_finite_inputs_propagate(fused):
     assert h[[0, 1, 3]].isnan().all() and c[[0, 1, 3]].isnan().all()
     assert not h[2].isnan().any()
     assert not h_inf[2].isnan().any()
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+def test_fused_kernels_with_several_threads():
+    # Levels and runs of more than one block of rows (64) are split over
+    # threads by the kernels: the same values as the ATen path.
+    torch.manual_seed(2)
+    parts = [(random_forest(600, num_trees=5, seed=3), 600)] + \
+        [(chain(30), 30)] * 100
+    edges, offset = [], 0
+    for e, n in parts:
+        edges.append(e + offset)
+        offset += n
+    edge_index = torch.cat(edges, dim=1)
+    layer = ChildSumTreeLSTM(4, 9).double()
+    x = torch.randn(offset, 4, dtype=torch.double)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fused = _run(layer, x, edge_index, True)
+        aten = _run(layer, x, edge_index, False)
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(fused, aten):
+        assert torch.allclose(a, b, atol=1e-12)

@@ -43,6 +43,8 @@ class _AGCLSTMRecurrence(torch.autograd.Function):
         T, n, d4 = xg.shape
         d, B = d4 // 4, num_graphs
         xg, h0, c0 = xg.detach(), _detach(h0), _detach(c0)
+        if c0 is not None:  # the fused kernels read rows of unit stride
+            c0 = c0.contiguous()
         params = [p.detach() for p in (w_h, w_query, w_att, b_att, w_q,
                                        w_score, b_score)]
         w_h, w_query, w_att, b_att, w_q, w_score, b_score = params
