@@ -69,9 +69,10 @@ class LevelStep:
     :meth:`backward` needs, and :meth:`backward` returns the gradients.
 
     The gradient of a parameter may be returned as a pair :obj:`(A, B)`,
-    meaning :math:`\mathbf{A}^{\top} \mathbf{B}`: the engine concatenates
-    the pairs of all levels and does one matrix product at the end instead of
-    one per level.
+    meaning :math:`\mathbf{A}^{\top} \mathbf{B}`: the engine multiplies a
+    pair of many rows at once and concatenates the small ones (a chain's
+    single rows) into one matrix product at the end, instead of one small
+    product per level.
 
     A step that sets :attr:`runs` to :obj:`True` also implements
     :meth:`run_forward` and :meth:`run_backward`, which the engine calls for
