@@ -218,3 +218,33 @@ def test_fused_kernels_with_several_threads():
         torch.set_num_threads(threads)
     for a, b in zip(fused, aten):
         assert torch.allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.skipif(not CAN_BUILD, reason='fused kernels unavailable here')
+def test_graph_lstm_fused_and_aten_paths_agree():
+    from torch_geometric.utils import to_undirected
+
+    from tgr.nn import GraphLSTM
+    torch.manual_seed(0)
+    n = 40
+    edge_index = to_undirected(random_dag(n, 90, seed=5), num_nodes=n)
+    confidence = torch.rand(n, dtype=torch.double)
+    layer = GraphLSTM(3, 13).double()  # 13: vector loop and scalar tail
+    x = torch.randn(n, 3, dtype=torch.double)
+    state = (torch.randn(n, 13, dtype=torch.double),
+             torch.randn(n, 13, dtype=torch.double))
+    results = []
+    for fused in (True, False):
+        before = set_fused_cpu(fused)
+        try:
+            xs = [x.clone().requires_grad_()] + \
+                [s.clone().requires_grad_() for s in state]
+            h, m = layer(xs[0], edge_index, confidence, tuple(xs[1:]))
+            loss = (h * torch.linspace(-1, 1, h.numel(), dtype=h.dtype)
+                    .view(h.shape)).sum() + m.square().sum()
+            results.append([h, m] + list(torch.autograd.grad(
+                loss, xs + list(layer.parameters()))))
+        finally:
+            set_fused_cpu(before)
+    for a, b in zip(*results):
+        assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()

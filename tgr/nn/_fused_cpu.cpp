@@ -254,6 +254,79 @@ void run_step_backward_impl(int64_t n, int64_t d, Mat gh, Mat gc_ext,
   });
 }
 
+
+// Graph LSTM (Liang et al.), one level: g_u = sigmoid(pu), g_c = tanh(pc)
+// (in place), m = m_base + fm + g_u g_c, h = tanh(g_o m).
+template <typename T>
+void graph_cell_forward_impl(int64_t n, int64_t d, Mat pu, Mat pc,
+                             Mat m_base, Mat fm, Mat g_o, Mat m, Mat h) {
+  using V = Vectorized<T>;
+  const int64_t vs = V::size();
+  for_rows(n, [&](int64_t r) {
+    T *ppu = row<T>(pu, r), *ppc = row<T>(pc, r);
+    const T *pmb = row<T>(m_base, r), *pfm = row<T>(fm, r);
+    const T* pgo = row<T>(g_o, r);
+    T *pm = row<T>(m, r), *ph = row<T>(h, r);
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vu = vsigmoid(V::loadu(ppu + j)), vc = vtanh(V::loadu(ppc + j));
+      V vm = V::loadu(pmb + j) + V::loadu(pfm + j) + vu * vc;
+      vu.store(ppu + j);
+      vc.store(ppc + j);
+      vm.store(pm + j);
+      vtanh(V::loadu(pgo + j) * vm).store(ph + j);
+    }
+    for (; j < d; ++j) {
+      T su = ssigmoid(ppu[j]), sc = stanh(ppc[j]);
+      T sm = pmb[j] + pfm[j] + su * sc;
+      ppu[j] = su;
+      ppc[j] = sc;
+      pm[j] = sm;
+      ph[j] = stanh(pgo[j] * sm);
+    }
+  });
+}
+
+// Its backward, from the activated g_u, g_c, the states m, h, the output
+// gate g_o and the gradients gh, gm of h and m: g_act = gh (1 - h^2),
+// gm_out = gm + g_act g_o, and the gradients of the pre-activations,
+// gu = gm_out g_c g_u (1 - g_u), gc = gm_out g_u (1 - g_c^2), and of g_o,
+// g_go = g_act m.
+template <typename T>
+void graph_cell_backward_impl(int64_t n, int64_t d, Mat g_u, Mat g_c,
+                              Mat m, Mat h, Mat g_o, Mat gh, Mat gm,
+                              Mat gu, Mat gc, Mat gm_out, Mat g_go) {
+  using V = Vectorized<T>;
+  const int64_t vs = V::size();
+  const V one(T(1));
+  for_rows(n, [&](int64_t r) {
+    const T *pu = row<T>(g_u, r), *pc = row<T>(g_c, r), *pm = row<T>(m, r);
+    const T *ph = row<T>(h, r), *pgo = row<T>(g_o, r);
+    const T *pgh = row<T>(gh, r), *pgm = row<T>(gm, r);
+    T *pgu = row<T>(gu, r), *pgc = row<T>(gc, r);
+    T *pgmo = row<T>(gm_out, r), *pggo = row<T>(g_go, r);
+    int64_t j = 0;
+    for (; j + vs <= d; j += vs) {
+      V vh = V::loadu(ph + j), vu = V::loadu(pu + j), vc = V::loadu(pc + j);
+      V vact = V::loadu(pgh + j) * (one - vh * vh);
+      V vgm = V::loadu(pgm + j) + vact * V::loadu(pgo + j);
+      (vgm * vc * vu * (one - vu)).store(pgu + j);
+      (vgm * vu * (one - vc * vc)).store(pgc + j);
+      vgm.store(pgmo + j);
+      (vact * V::loadu(pm + j)).store(pggo + j);
+    }
+    for (; j < d; ++j) {
+      T sh = ph[j], su = pu[j], sc = pc[j];
+      T sact = pgh[j] * (T(1) - sh * sh);
+      T sgm = pgm[j] + sact * pgo[j];
+      pgu[j] = sgm * sc * su * (T(1) - su);
+      pgc[j] = sgm * su * (T(1) - sc * sc);
+      pgmo[j] = sgm;
+      pggo[j] = sact * pm[j];
+    }
+  });
+}
+
 using OT = c10::optional<at::Tensor>;
 
 void cell_forward(at::Tensor i, at::Tensor o, at::Tensor u, OT f, OT c_prev,
@@ -395,6 +468,38 @@ at::Tensor run_backward(at::Tensor fac, at::Tensor a, at::Tensor f,
   return gc_b;
 }
 
+void graph_cell_forward(at::Tensor pu, at::Tensor pc, at::Tensor m_base,
+                        at::Tensor fm, at::Tensor g_o, at::Tensor m,
+                        at::Tensor h) {
+  const int64_t n = pu.size(0), d = pu.size(1);
+  const auto dt = pu.scalar_type();
+  Mat a = view(pu, n, d, dt, "pu"), b = view(pc, n, d, dt, "pc"),
+      mb = view(m_base, n, d, dt, "m_base"), f = view(fm, n, d, dt, "fm"),
+      go = view(g_o, n, d, dt, "g_o"), mm = view(m, n, d, dt, "m"),
+      hh = view(h, n, d, dt, "h");
+  AT_DISPATCH_FLOATING_TYPES(dt, "tgr_graph_cell_forward", [&] {
+    graph_cell_forward_impl<scalar_t>(n, d, a, b, mb, f, go, mm, hh);
+  });
+}
+
+void graph_cell_backward(at::Tensor g_u, at::Tensor g_c, at::Tensor m,
+                         at::Tensor h, at::Tensor g_o, at::Tensor gh,
+                         at::Tensor gm, at::Tensor gu, at::Tensor gc,
+                         at::Tensor gm_out, at::Tensor g_go) {
+  const int64_t n = g_u.size(0), d = g_u.size(1);
+  const auto dt = g_u.scalar_type();
+  Mat a = view(g_u, n, d, dt, "g_u"), b = view(g_c, n, d, dt, "g_c"),
+      mm = view(m, n, d, dt, "m"), hh = view(h, n, d, dt, "h"),
+      go = view(g_o, n, d, dt, "g_o"), vgh = view(gh, n, d, dt, "gh"),
+      vgm = view(gm, n, d, dt, "gm"), vgu = view(gu, n, d, dt, "gu"),
+      vgc = view(gc, n, d, dt, "gc"), vout = view(gm_out, n, d, dt, "gm_out"),
+      vgo = view(g_go, n, d, dt, "g_go");
+  AT_DISPATCH_FLOATING_TYPES(dt, "tgr_graph_cell_backward", [&] {
+    graph_cell_backward_impl<scalar_t>(n, d, a, b, mm, hh, go, vgh, vgm, vgu,
+                                       vgc, vout, vgo);
+  });
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -404,4 +509,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forget_backward", &forget_backward);
   m.def("run_forward", &run_forward);
   m.def("run_backward", &run_backward);
+  m.def("graph_cell_forward", &graph_cell_forward);
+  m.def("graph_cell_backward", &graph_cell_backward);
 }

@@ -12,6 +12,7 @@ from ._checks import (check_channels, check_node_features, check_state,
 from ._functional import sigmoid_backward as _sigmoid_backward
 from ._functional import tanh as _tanh
 from ._functional import tanh_backward as _tanh_backward
+from ._fused import fused_cpu
 
 
 class _GraphLSTMStep(LevelStep):
@@ -31,9 +32,17 @@ class _GraphLSTMStep(LevelStep):
         h_j, m_j = src_state[:, :d], src_state[:, d:]
         hs = scatter(h_j * w, dst_local, n)  # the q_j = 1 half of hbar_i
         pre = torch.addmm(node_in[:, :2 * d], hs, w_nbr.t())
+        fm = scatter(edge_in * m_j * w, dst_local, n)
+        fused = fused_cpu(node_in)
+        if fused is not None:  # one pass; the gates activated in place
+            out = node_in.new_empty(n, 2 * d)
+            h, m = out[:, :d], out[:, d:]
+            g_u, g_c = pre[:, :d], pre[:, d:]
+            fused.graph_cell_forward(g_u, g_c, node_in[:, 2 * d:3 * d], fm,
+                                     node_in[:, 3 * d:], m, h)
+            return out, (g_u, g_c, m, h, hs)
         g_u = torch.sigmoid(pre[:, :d])
         g_c = _tanh(pre[:, d:])
-        fm = scatter(edge_in * m_j * w, dst_local, n)
         m = torch.addcmul(node_in[:, 2 * d:3 * d] + fm, g_u, g_c)
         h = _tanh(node_in[:, 3 * d:] * m)
         return torch.cat([h, m], dim=1), (g_u, g_c, m, h, hs)
@@ -47,11 +56,19 @@ class _GraphLSTMStep(LevelStep):
         h_j, m_j = src_state[:, :d], src_state[:, d:]
         g_o = node_in[:, 3 * d:]
         gh, gm = grad[:, :d], grad[:, d:]
-        g_act = _tanh_backward(gh, h)  # through h = tanh(g_o m)
-        gm = gm + g_act * g_o
-        g_pre = torch.cat([_sigmoid_backward(gm * g_c, g_u),
-                           _tanh_backward(gm * g_u, g_c)], dim=1)
-        g_node = torch.cat([g_pre, gm, g_act * m], dim=1)
+        fused = fused_cpu(node_in)
+        if fused is not None:  # one pass, into the node inputs' gradient
+            g_node = node_in.new_empty(node_in.shape)
+            g_pre, gm = g_node[:, :2 * d], g_node[:, 2 * d:3 * d]
+            fused.graph_cell_backward(g_u, g_c, m, h, g_o, gh, grad[:, d:],
+                                      g_node[:, :d], g_node[:, d:2 * d], gm,
+                                      g_node[:, 3 * d:])
+        else:
+            g_act = _tanh_backward(gh, h)  # through h = tanh(g_o m)
+            gm = gm + g_act * g_o
+            g_pre = torch.cat([_sigmoid_backward(gm * g_c, g_u),
+                               _tanh_backward(gm * g_u, g_c)], dim=1)
+            g_node = torch.cat([g_pre, gm, g_act * m], dim=1)
         gm_e = gm.index_select(0, dst_local) * w
         g_hj = (g_pre @ w_nbr).index_select(0, dst_local) * w
         g_src = torch.cat([g_hj, gm_e * edge_in], dim=1)
