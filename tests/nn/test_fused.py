@@ -248,3 +248,31 @@ def test_graph_lstm_fused_and_aten_paths_agree():
             set_fused_cpu(before)
     for a, b in zip(*results):
         assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()
+
+
+def test_a_failed_build_falls_back(monkeypatch, tmp_path):
+    # No compiler, no ninja, a broken build: no exception reaches the layer,
+    # the reason is kept, and a stale lock of a killed build is removed.
+    from tgr.nn import _fused
+    monkeypatch.setenv('TGR_FUSED_CPU', '1')
+    monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability',
+                        lambda: 'AVX2')
+    monkeypatch.setattr(cpp_extension, '_get_build_directory',
+                        lambda name, verbose: str(tmp_path))
+    lock = tmp_path / 'lock'
+    lock.write_text('')
+    os.utime(lock, (0, 0))  # older than any build
+
+    def broken(**kwargs):
+        raise RuntimeError('Ninja is required to load C++ extensions')
+    monkeypatch.setattr(cpp_extension, 'load', broken)
+    module, why = _fused._build()
+    assert module is None and not lock.exists()
+    assert why == ('the build failed: RuntimeError: Ninja is required to '
+                   'load C++ extensions')
+    monkeypatch.setattr(cpp_extension, '_get_build_directory', None)
+    assert _fused._build()[0] is None  # the private helper gone: no crash
+    monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability',
+                        lambda: 'DEFAULT')
+    assert _fused._build() == (None, 'CPU capability DEFAULT (needs AVX2 or '
+                               'AVX512)')

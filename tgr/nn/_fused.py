@@ -58,17 +58,22 @@ def _build():
     from torch.utils import cpp_extension
     version = torch.__version__.split('+')[0].replace('.', '_')
     name = f'tgr_fused_cpu_{version}_{capability.lower()}'
-    build_dir = cpp_extension._get_build_directory(name, verbose=False)
-    lock = os.path.join(build_dir, 'lock')
-    try:  # a build killed midway leaves its lock, on which load() would wait
-        if time.time() - os.path.getmtime(lock) > _STALE_LOCK_S:
-            os.remove(lock)
-    except OSError:
-        pass
-    if not os.path.exists(os.path.join(build_dir, f'{name}.so')):
+    try:  # torch's private helper: where load() builds and caches
+        build_dir = cpp_extension._get_build_directory(name, verbose=False)
+    except Exception:
+        build_dir = None
+    if build_dir is not None:
+        lock = os.path.join(build_dir, 'lock')
+        try:  # a build killed midway leaves its lock; load() would wait
+            if time.time() - os.path.getmtime(lock) > _STALE_LOCK_S:
+                os.remove(lock)
+        except OSError:
+            pass
+    if build_dir is None or \
+            not os.path.exists(os.path.join(build_dir, f'{name}.so')):
         print(f'tgr: compiling the fused CPU kernels (once per torch version,'
-              f' about 20 s; cached in {build_dir}; TGR_FUSED_CPU=0 skips '
-              f'them)', file=sys.stderr, flush=True)
+              f' about 20 s; cached in {build_dir or "torch extensions"}; '
+              f'TGR_FUSED_CPU=0 skips them)', file=sys.stderr, flush=True)
     try:
         module = cpp_extension.load(name=name, sources=[_SOURCE],
                                     extra_cflags=['-O3'] + _FLAGS[capability],
